@@ -1,0 +1,242 @@
+package instance_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/cofferhq/coffer/internal/errs"
+	"github.com/cofferhq/coffer/internal/iam"
+	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/store/sqlite"
+)
+
+const (
+	project = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+	other   = "11111111-1111-1111-1111-111111111111"
+	region  = "eu01"
+)
+
+var sc = instance.Scope{ProjectID: project, RegionID: region}
+
+type fixture struct {
+	svc    *instance.Service
+	store  instance.Store
+	hasher *instance.Hasher
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	accounts := iam.NewService(db.IAM())
+	for email, p := range map[string]string{"reader@example.com": project, "elsewhere@example.com": other} {
+		if _, err := accounts.Grant(ctx, p, email, iam.RoleSecretsManagerReader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := instance.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
+	cfg := instance.Config{Regions: []string{"eu01", "eu02"}, DefaultRegion: "eu01", MaxUsers: 3, MaxACLs: 3,
+		APIURL: "http://vault"}
+	return &fixture{svc: instance.NewService(cfg, db.Instances(), accounts, h), store: db.Instances(), hasher: h}
+}
+
+func key() *instance.KMSKey {
+	return &instance.KMSKey{RegionID: region, ProjectID: project, ServiceAccountEmail: "reader@example.com",
+		KeyRingID: "11111111-1111-1111-1111-111111111111", KeyID: "22222222-2222-2222-2222-222222222222", KeyVersion: 1}
+}
+
+func TestCreateInstanceRules(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	mod := func(m func(k *instance.KMSKey)) *instance.KMSKey { k := key(); m(k); return k }
+	cases := []struct {
+		name     string
+		sc       instance.Scope
+		spec     instance.Spec
+		wantKind errs.Kind
+		wantMsg  string
+	}{
+		{"ok without key", sc, instance.Spec{Name: "a"}, 0, ""},
+		{"ok with key", sc, instance.Spec{Name: "my-secrets-instance", KMSKey: key()}, 0, ""},
+		{"empty name", sc, instance.Spec{Name: ""}, errs.InvalidArgument, "name"},
+		{"long name", sc, instance.Spec{Name: strings.Repeat("a", 65)}, errs.InvalidArgument, "name"},
+		{"name with space", sc, instance.Spec{Name: "a b"}, errs.InvalidArgument, "name"},
+		{"name leading dash", sc, instance.Spec{Name: "-a"}, errs.InvalidArgument, "name"},
+		{"bad project", instance.Scope{ProjectID: "x", RegionID: region}, instance.Spec{Name: "a"}, errs.InvalidArgument, "projectId"},
+		{"unknown region", instance.Scope{ProjectID: project, RegionID: "eu99"}, instance.Spec{Name: "a"}, errs.InvalidArgument, "regionId"},
+		{"region mismatch", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.RegionID = "eu02" })},
+			errs.InvalidArgument, "region mismatch"},
+		{"region mismatch first", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) {
+			k.RegionID, k.ServiceAccountEmail = "eu02", "ghost@example.com"
+		})}, errs.InvalidArgument, "region mismatch"},
+		{"bad key ring id", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.KeyRingID = "x" })},
+			errs.InvalidArgument, "kmsKey.keyRingId"},
+		{"bad version", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.KeyVersion = 0 })},
+			errs.InvalidArgument, "kmsKey.keyVersion"},
+		{"unknown account", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.ServiceAccountEmail = "ghost@example.com" })},
+			errs.PermissionDenied, "kmsKey.serviceAccountEmail"},
+		{"account of another project", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.ServiceAccountEmail = "elsewhere@example.com" })},
+			errs.PermissionDenied, "kmsKey.serviceAccountEmail"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := f.store.ListInstances(ctx, project, region)
+			in, err := f.svc.CreateInstance(ctx, tc.sc, tc.spec)
+			after, _ := f.store.ListInstances(ctx, project, region)
+			if tc.wantKind == 0 {
+				if err != nil {
+					t.Fatalf("CreateInstance() = %v", err)
+				}
+				if in.State != instance.StateActive || in.CreationStartDate.IsZero() || len(after) != len(before)+1 {
+					t.Errorf("created %+v; stored %d -> %d", in, len(before), len(after))
+				}
+				return
+			}
+			if errs.KindOf(err) != tc.wantKind || !strings.Contains(errs.Message(err), tc.wantMsg) {
+				t.Errorf("CreateInstance() = %v (kind %v), want kind %v naming %q", err, errs.KindOf(err), tc.wantKind, tc.wantMsg)
+			}
+			if len(after) != len(before) {
+				t.Errorf("a rejected create stored something: %d -> %d instances", len(before), len(after))
+			}
+		})
+	}
+}
+
+func TestUpdateInstanceReplacesKMSKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, err := f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a", KMSKey: key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 := key()
+	k2.KeyID, k2.KeyVersion = "33333333-3333-3333-3333-333333333333", 2
+	if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "b", KMSKey: k2}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.svc.Instance(ctx, sc, in.ID)
+	if got.Name != "b" || got.KMSKey == nil || *got.KMSKey != *k2 || got.UpdateStartDate.IsZero() {
+		t.Errorf("after switch: %+v", got)
+	}
+	bad := key()
+	bad.ServiceAccountEmail = "ghost@example.com"
+	if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "c", KMSKey: bad}); errs.KindOf(err) != errs.PermissionDenied {
+		t.Fatalf("update with a bad account = %v, want PermissionDenied", err)
+	}
+	if got, _ := f.svc.Instance(ctx, sc, in.ID); got.Name != "b" || *got.KMSKey != *k2 {
+		t.Errorf("a rejected update changed the instance: %+v", got)
+	}
+	if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.Instance(ctx, sc, in.ID); got.KMSKey != nil {
+		t.Errorf("update without kmsKey kept it: %+v", got.KMSKey)
+	}
+	if _, err := f.svc.Instance(ctx, instance.Scope{ProjectID: project, RegionID: "eu02"}, in.ID); errs.KindOf(err) != errs.NotFound {
+		t.Errorf("instance visible from another region: %v", err)
+	}
+}
+
+func TestUsers(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, _ := f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a"})
+	seen := map[string]bool{}
+	for i := range 3 {
+		nu, err := f.svc.CreateUser(ctx, sc, in.ID, "d", i == 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(nu.Password) < 40 || seen[nu.Password] || !strings.HasPrefix(nu.Username, "sm-") {
+			t.Errorf("user %d: username %q, password of %d chars (dup=%v)", i, nu.Username, len(nu.Password), seen[nu.Password])
+		}
+		seen[nu.Password] = true
+		stored, err := f.store.UserByUsername(ctx, nu.Username)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(stored.PasswordHash), nu.Password) || !f.hasher.Verify(nu.Password, stored.PasswordHash) ||
+			f.hasher.Verify(nu.Password+"x", stored.PasswordHash) {
+			t.Errorf("stored hash does not verify the password (and only it)")
+		}
+	}
+	_, err := f.svc.CreateUser(ctx, sc, in.ID, "d", false)
+	if errs.KindOf(err) != errs.ResourceExhausted || !strings.Contains(errs.Message(err), "User limit reached") {
+		t.Errorf("4th user = %v, want ResourceExhausted 'User limit reached'", err)
+	}
+	if _, err := f.svc.CreateUser(ctx, sc, in.ID, strings.Repeat("x", 256), false); errs.KindOf(err) != errs.InvalidArgument {
+		t.Errorf("long description = %v, want InvalidArgument", err)
+	}
+	us, _ := f.svc.ListUsers(ctx, sc, in.ID)
+	w := true
+	d := "new"
+	if err := f.svc.UpdateUser(ctx, sc, in.ID, us[1].ID, instance.UserPatch{Write: &w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.UpdateUser(ctx, sc, in.ID, us[1].ID, instance.UserPatch{Description: &d}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := f.svc.User(ctx, sc, in.ID, us[1].ID)
+	if !u.Write || u.Description != "new" {
+		t.Errorf("partial updates not both applied: %+v", u)
+	}
+}
+
+func TestACLs(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, _ := f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a"})
+	if err := f.svc.ReplaceACLs(ctx, sc, in.ID, []string{"10.0.0.0/8", "2001:db8::/32"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, cidrs := range map[string][]string{
+		"one bad":  {"10.0.0.0/8", "10.0.0.0/33"},
+		"too many": {"10.0.0.0/8", "10.0.0.0/9", "10.0.0.0/10", "10.0.0.0/11"},
+	} {
+		if err := f.svc.ReplaceACLs(ctx, sc, in.ID, cidrs); err == nil {
+			t.Errorf("%s: ReplaceACLs accepted %v", name, cidrs)
+		}
+		got, _ := f.svc.ListACLs(ctx, sc, in.ID)
+		if len(got) != 2 || got[0].CIDR != "10.0.0.0/8" || got[1].CIDR != "2001:db8::/32" {
+			t.Errorf("%s: a rejected replace changed the list: %v", name, got)
+		}
+	}
+	if err := f.svc.ReplaceACLs(ctx, sc, in.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.svc.ListACLs(ctx, sc, in.ID); len(got) != 0 {
+		t.Errorf("empty replace left %v", got)
+	}
+}
+
+func TestValidateCIDR(t *testing.T) {
+	for cidr, ok := range map[string]bool{
+		"10.0.0.0/8": true, "0.0.0.0/0": true, "192.0.2.1/32": true, "2001:db8::/32": true, "::/0": true,
+		"10.0.0.1": false, "10.0.0.0/33": false, "300.1.1.1/8": false, "": false, "fe80::/129": false,
+		"10.0.0.0/8 ": false, "a/b": false, "10.0.0.0/-1": false,
+	} {
+		if err := instance.ValidateCIDR("cidr", cidr); (err == nil) != ok {
+			t.Errorf("ValidateCIDR(%q) = %v, want ok=%v", cidr, err, ok)
+		}
+	}
+}
+
+func FuzzValidateCIDR(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "::/0", "1.2.3.4/33", "", "/", "::ffff:1.2.3.4/128"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := instance.ValidateCIDR("cidr", s)
+		if err != nil && (errs.KindOf(err) != errs.InvalidArgument || !strings.Contains(errs.Message(err), "cidr")) {
+			t.Fatalf("ValidateCIDR(%q) = %v: want InvalidArgument naming the field", s, err)
+		}
+	})
+}

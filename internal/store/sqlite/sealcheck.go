@@ -1,0 +1,39 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/cofferhq/coffer/internal/seal"
+)
+
+// SealCheckStore is the SQLite seal.CheckStore. It is safe for concurrent
+// use.
+type SealCheckStore struct {
+	db *DB
+}
+
+var _ seal.CheckStore = (*SealCheckStore)(nil)
+
+const (
+	insertSealCheckSQL = `INSERT INTO seal_check (id, wrapped) VALUES (1, ?) ON CONFLICT (id) DO NOTHING`
+	selectSealCheckSQL = `SELECT wrapped FROM seal_check WHERE id = 1`
+)
+
+// EnsureSealCheck stores wrapped unless a check value exists, and returns
+// the stored value either way, in a slice the caller owns.
+func (s *SealCheckStore) EnsureSealCheck(ctx context.Context, wrapped []byte) ([]byte, error) {
+	var got []byte
+	err := s.db.inTx(ctx, false, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertSealCheckSQL, nonNil(wrapped)); err != nil {
+			return fmt.Errorf("insert seal check: %w", err)
+		}
+		// database/sql copies into a *[]byte destination.
+		if err := tx.QueryRowContext(ctx, selectSealCheckSQL).Scan(&got); err != nil {
+			return fmt.Errorf("select seal check: %w", err)
+		}
+		return nil
+	})
+	return got, err
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cofferhq/coffer/internal/dbtest"
+	"github.com/cofferhq/coffer/internal/seal"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+const project = "00000000-0000-0000-0000-000000000000"
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// cli runs a subcommand in-process and returns its stdout.
+func cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	if err != nil {
+		return out.String(), fmt.Errorf("%w (stderr: %s)", err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+// startServe runs `coffer serve` until the returned stop is called, and
+// waits for /readyz.
+func startServe(t *testing.T, apiURL string) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var logs bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, &logs, &logs) }()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if res, err := http.Get(apiURL + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve not ready in time\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			return fmt.Errorf("serve did not stop")
+		}
+	}
+}
+
+func call(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	return res.StatusCode, b.String()
+}
+
+func setEnv(t *testing.T, databaseURL string) (apiURL string) {
+	t.Helper()
+	api, vault := freeAddr(t), freeAddr(t)
+	t.Setenv("COFFER_API_ADDR", api)
+	t.Setenv("COFFER_VAULT_ADDR", vault)
+	t.Setenv("COFFER_DATA_DIR", t.TempDir())
+	t.Setenv("COFFER_DATABASE_URL", databaseURL)
+	t.Setenv("COFFER_ROOT_KEY", "")
+	t.Setenv("COFFER_ROOT_KEY_FILE", "")
+	t.Setenv("COFFER_LOG_LEVEL", "warn")
+	return "http://" + api
+}
+
+// TestNewUserWalkthrough is the README walkthrough: serve, grant, token, the
+// seed's POST and PUT with kmsKey on the v2 paths, restart, everything kept.
+func TestNewUserWalkthrough(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			dbURL := ""
+			if kind == "postgres" {
+				dbURL = dbtest.Postgres(t)
+			}
+			api := setEnv(t, dbURL)
+			if kind == "postgres" { // replicas share a root key given in the environment
+				k, _ := seal.NewRootKey()
+				t.Setenv("COFFER_ROOT_KEY", base64.StdEncoding.EncodeToString(k))
+			}
+			stop := startServe(t, api)
+			if _, err := cli(t, "iam", "grant", "--project", project, "--subject", "admin@example.com", "--role", "secrets-manager.admin"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := cli(t, "iam", "grant", "--project", project, "--subject", "svc-secrets@customer.example", "--role", "secrets-manager.reader"); err != nil {
+				t.Fatal(err)
+			}
+			out, err := cli(t, "iam", "token", "--subject", "admin@example.com", "--ttl", "10m")
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := strings.TrimSpace(out)
+			if strings.Count(token, ".") != 2 || strings.Contains(out, " ") {
+				t.Fatalf("iam token printed %q, want only a JWT", out)
+			}
+			base := api + "/v2/projects/" + project + "/regions/eu01/instances"
+			kms := `{"regionId":"eu01","projectId":"` + project + `","serviceAccountEmail":"svc-secrets@customer.example","keyRingId":"11111111-1111-1111-1111-111111111111","keyId":"%s","keyVersion":%d}`
+			code, body := call(t, http.MethodPost, base, token,
+				`{"name":"my-secrets-instance","kmsKey":`+fmt.Sprintf(kms, "22222222-2222-2222-2222-222222222222", 1)+`}`)
+			if code != http.StatusCreated {
+				t.Fatalf("POST instance = %d %s", code, body)
+			}
+			var in struct {
+				ID     string `json:"id"`
+				KMSKey struct {
+					KeyID      string `json:"keyId"`
+					KeyVersion int    `json:"keyVersion"`
+				} `json:"kmsKey"`
+			}
+			json.Unmarshal([]byte(body), &in)
+			code, body = call(t, http.MethodPut, base+"/"+in.ID, token,
+				`{"name":"my-secrets-instance","kmsKey":`+fmt.Sprintf(kms, "33333333-3333-3333-3333-333333333333", 2)+`}`)
+			if code != http.StatusCreated || body != "" {
+				t.Fatalf("PUT instance = %d %q, want 201 without body", code, body)
+			}
+			if err := stop(); err != nil {
+				t.Fatalf("serve stop: %v", err)
+			}
+
+			stop = startServe(t, api) // a restart keeps every instance
+			defer stop()
+			code, body = call(t, http.MethodGet, base+"/"+in.ID, token, "")
+			json.Unmarshal([]byte(body), &in)
+			if code != http.StatusOK || in.KMSKey.KeyID != "33333333-3333-3333-3333-333333333333" || in.KMSKey.KeyVersion != 2 {
+				t.Fatalf("after restart GET = %d %s", code, body)
+			}
+			if code, _ := call(t, http.MethodGet, base, "", ""); code != http.StatusUnauthorized {
+				t.Errorf("GET without token = %d, want 401", code)
+			}
+		})
+	}
+}
+
+func TestWrongRootKeyRefusesToStart(t *testing.T) {
+	setEnv(t, "")
+	k, _ := seal.NewRootKey()
+	t.Setenv("COFFER_ROOT_KEY", base64.StdEncoding.EncodeToString(k))
+	if _, err := cli(t, "iam", "grant", "--project", project, "--subject", "a@example.com", "--role", "owner"); err != nil {
+		t.Fatal(err)
+	}
+	k2, _ := seal.NewRootKey()
+	t.Setenv("COFFER_ROOT_KEY", base64.StdEncoding.EncodeToString(k2))
+	_, err := cli(t, "serve")
+	if err == nil || !strings.Contains(err.Error(), "root key does not match") {
+		t.Fatalf("serve with another root key = %v, want 'root key does not match'", err)
+	}
+	if _, err := cli(t, "iam", "token", "--subject", "a@example.com"); err == nil {
+		t.Fatal("iam token with another root key succeeded")
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	setEnv(t, "")
+	t.Setenv("COFFER_MIGRATE", "false")
+	for _, step := range []struct{ args, want string }{
+		{"version", "version 0"}, {"up", "version 1"}, {"down", "version 0"}, {"up", "version 1"},
+	} {
+		out, err := cli(t, "migrate", step.args)
+		if err != nil || strings.TrimSpace(out) != step.want {
+			t.Fatalf("migrate %s = %q, %v; want %q", step.args, out, err, step.want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	setEnv(t, "")
+	for _, args := range [][]string{{}, {"bogus"}, {"migrate"}, {"iam"}, {"iam", "grant"}, {"iam", "token"}} {
+		if _, err := cli(t, args...); err == nil {
+			t.Errorf("coffer %v succeeded, want a usage error", args)
+		}
+	}
+	if _, err := cli(t, "iam", "grant", "--project", "x", "--subject", "a@example.com", "--role", "owner"); err == nil ||
+		!strings.Contains(err.Error(), "project must be a UUID") {
+		t.Errorf("grant with a bad project = %v", err)
+	}
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cofferhq/coffer/internal/config"
+	"github.com/cofferhq/coffer/internal/iam"
+	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/seal"
+	"github.com/cofferhq/coffer/internal/store/postgres"
+	"github.com/cofferhq/coffer/internal/store/sqlite"
+)
+
+// database is what both stores offer the command layer.
+type database interface {
+	MigrateUp(ctx context.Context) error
+	MigrateDown(ctx context.Context) error
+	MigrateVersion(ctx context.Context) (uint, bool, error)
+	Ping(ctx context.Context) error
+	Close() error
+	instances() instance.Store
+	iamStore() iam.Store
+	sealCheck() seal.CheckStore
+}
+
+type pgDB struct{ *postgres.DB }
+
+func (d pgDB) instances() instance.Store  { return d.Instances() }
+func (d pgDB) iamStore() iam.Store        { return d.IAM() }
+func (d pgDB) sealCheck() seal.CheckStore { return d.SealCheck() }
+
+type liteDB struct{ *sqlite.DB }
+
+func (d liteDB) instances() instance.Store  { return d.Instances() }
+func (d liteDB) iamStore() iam.Store        { return d.IAM() }
+func (d liteDB) sealCheck() seal.CheckStore { return d.SealCheck() }
+
+// openDB opens the configured store: PostgreSQL when COFFER_DATABASE_URL is
+// set, else the embedded SQLite file in COFFER_DATA_DIR.
+func openDB(ctx context.Context, cfg *config.Config) (database, error) {
+	if cfg.DatabaseURL != "" {
+		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return pgDB{db}, nil
+	}
+	db, err := sqlite.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite in %s: %w", cfg.DataDir, err)
+	}
+	return liteDB{db}, nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	lvl, _ := cfg.SlogLevel()
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// core is everything both serve and the offline commands need: a migrated
+// database, the verified seal, and the IAM token issuer.
+type core struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	db     database
+	seal   *seal.Seal
+	tokens *iam.Tokens
+	iam    *iam.Service
+}
+
+// openCore loads the configuration and opens the store and the seal. The
+// caller closes core.db.
+func openCore(ctx context.Context, logOut io.Writer) (*core, error) {
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	log := newLogger(cfg, logOut)
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &core{cfg: cfg, log: log, db: db}
+	if err := c.init(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *core) init(ctx context.Context) error {
+	if c.cfg.Migrate {
+		if err := c.db.MigrateUp(ctx); err != nil {
+			return fmt.Errorf("apply migrations: %w", err)
+		}
+	}
+	key, err := seal.LoadRootKey(c.cfg.RootKey, c.cfg.RootKeyFile, c.cfg.DataDir, c.log)
+	if err != nil {
+		return err
+	}
+	if c.seal, err = seal.New(key); err != nil {
+		return err
+	}
+	clear(key)
+	if err := c.seal.Verify(ctx, c.db.sealCheck()); err != nil {
+		return err
+	}
+	c.iam = iam.NewService(c.db.iamStore())
+	c.tokens, err = iam.OpenTokens(ctx, c.cfg.IAM, c.db.iamStore(), c.seal)
+	return err
+}
+
+func (c *core) instanceService() (*instance.Service, error) {
+	hk, err := c.seal.DeriveKey("instance/user-password")
+	if err != nil {
+		return nil, err
+	}
+	return instance.NewService(c.cfg.Instance, c.db.instances(), c.iam, instance.NewHasher(hk)), nil
+}

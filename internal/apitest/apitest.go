@@ -1,0 +1,153 @@
+// Package apitest starts a real Coffer API listener over a fresh store, for
+// tests that drive it with real clients. Only tests import it.
+package apitest
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cofferhq/coffer/internal/dbtest"
+	"github.com/cofferhq/coffer/internal/httpapi"
+	"github.com/cofferhq/coffer/internal/iam"
+	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/seal"
+	"github.com/cofferhq/coffer/internal/store/postgres"
+	"github.com/cofferhq/coffer/internal/store/sqlite"
+)
+
+// Kind names a store implementation.
+type Kind string
+
+// The store kinds every API test runs against.
+const (
+	SQLite   Kind = "sqlite"
+	Postgres Kind = "postgres"
+)
+
+// Kinds are all store kinds.
+var Kinds = []Kind{SQLite, Postgres}
+
+// Region is the only region test servers serve (also the default region).
+const Region = "eu01"
+
+// Env is a running API listener with direct access to its parts.
+type Env struct {
+	URL       string
+	IAM       *iam.Service
+	Tokens    *iam.Tokens
+	Store     instance.Store
+	Instances *instance.Service
+	// Routes are the API listener's registered routes.
+	Routes []*echo.Route
+	// ExpiredToken returns a validly signed token for email that expired an
+	// hour ago.
+	ExpiredToken func(tb testing.TB, email string) string
+	// Dump returns every row of every table as text, for leak checks.
+	Dump func(tb testing.TB) string
+}
+
+type db interface {
+	MigrateUp(ctx context.Context) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Start runs an API listener over a fresh, migrated store of kind k, closed
+// when tb ends.
+func Start(tb testing.TB, k Kind) *Env {
+	tb.Helper()
+	ctx := context.Background()
+	var (
+		d        db
+		inst     instance.Store
+		iamStore iam.Store
+		check    seal.CheckStore
+		dump     func(testing.TB) string
+	)
+	switch k {
+	case SQLite:
+		dir := tb.TempDir()
+		s, err := sqlite.Open(ctx, dir)
+		if err != nil {
+			tb.Fatalf("open sqlite: %v", err)
+		}
+		d, inst, iamStore, check = s, s.Instances(), s.IAM(), s.SealCheck()
+		dump = func(tb testing.TB) string { return dumpSQLite(tb, dir) }
+	case Postgres:
+		url := dbtest.Postgres(tb)
+		s, err := postgres.Open(ctx, url)
+		if err != nil {
+			tb.Fatalf("open postgres: %v", err)
+		}
+		d, inst, iamStore, check = s, s.Instances(), s.IAM(), s.SealCheck()
+		dump = func(tb testing.TB) string { return dumpPostgres(tb, url) }
+	default:
+		tb.Fatalf("unknown store kind %q", k)
+	}
+	tb.Cleanup(func() { d.Close() })
+	if err := d.MigrateUp(ctx); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	key, _ := seal.NewRootKey()
+	sl, err := seal.New(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := sl.Verify(ctx, check); err != nil {
+		tb.Fatal(err)
+	}
+	tokens, err := iam.OpenTokens(ctx, iam.Config{Issuer: "coffer", Audience: "coffer", MaxTTL: 24 * time.Hour},
+		iamStore, sl)
+	if err != nil {
+		tb.Fatalf("open tokens: %v", err)
+	}
+	iamSvc := iam.NewService(iamStore)
+	hk, _ := sl.DeriveKey("instance/user-password")
+	cfg := instance.Config{Regions: []string{Region}, DefaultRegion: Region, MaxUsers: 5, MaxACLs: 5,
+		APIURL: "http://vault.test:8200"}
+	svc := instance.NewService(cfg, inst, iamSvc, instance.NewHasher(hk))
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	e := httpapi.New(httpapi.Deps{Log: log, Instances: svc, Tokens: tokens,
+		Authorizer: iamSvc, DB: d, Registry: reg, Gatherer: reg, BodyLimit: "64K"})
+	srv := httptest.NewServer(e)
+	tb.Cleanup(srv.Close)
+	expired := func(tb testing.TB, email string) string {
+		tb.Helper()
+		past, err := iam.OpenTokens(ctx, iam.Config{Issuer: "coffer", Audience: "coffer", MaxTTL: 24 * time.Hour},
+			iamStore, sl, iam.WithClock(func() time.Time { return time.Now().Add(-2 * time.Hour) }))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tok, err := past.Issue(ctx, email, time.Hour)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return tok
+	}
+	return &Env{URL: srv.URL, ExpiredToken: expired, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
+		Routes: e.Routes()}
+}
+
+// Token grants roles to email on project (creating the service account in
+// project when missing) and returns a one-hour bearer token for it.
+func (e *Env) Token(tb testing.TB, project, email string, roles ...string) string {
+	tb.Helper()
+	ctx := context.Background()
+	for _, r := range roles {
+		if _, err := e.IAM.Grant(ctx, project, email, r); err != nil {
+			tb.Fatalf("grant %s to %s: %v", r, email, err)
+		}
+	}
+	tok, err := e.Tokens.Issue(ctx, email, time.Hour)
+	if err != nil {
+		tb.Fatalf("issue token for %s: %v", email, err)
+	}
+	return tok
+}

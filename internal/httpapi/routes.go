@@ -1,0 +1,53 @@
+package httpapi
+
+import (
+	"strings"
+
+	"github.com/cofferhq/coffer/internal/iam"
+)
+
+// routePermissions lists every authenticated route of the API listener with
+// the permission it needs on the path's project. It is the one place that
+// says who may call what; a test checks that it and the router agree.
+//
+// The v1 and v2 forms of a route need the same permission; the table keys
+// the v1 form and routePermission maps v2 paths onto it.
+var routePermissions = map[string]string{
+	"GET /v1/projects/:projectId/instances":                              iam.PermInstanceList,
+	"POST /v1/projects/:projectId/instances":                             iam.PermInstanceCreate,
+	"GET /v1/projects/:projectId/instances/:instanceId":                  iam.PermInstanceGet,
+	"PUT /v1/projects/:projectId/instances/:instanceId":                  iam.PermInstanceUpdate,
+	"DELETE /v1/projects/:projectId/instances/:instanceId":               iam.PermInstanceDelete,
+	"GET /v1/projects/:projectId/instances/:instanceId/users":            iam.PermInstanceGet,
+	"POST /v1/projects/:projectId/instances/:instanceId/users":           iam.PermInstanceUpdate,
+	"GET /v1/projects/:projectId/instances/:instanceId/users/:userId":    iam.PermInstanceGet,
+	"PUT /v1/projects/:projectId/instances/:instanceId/users/:userId":    iam.PermInstanceUpdate,
+	"DELETE /v1/projects/:projectId/instances/:instanceId/users/:userId": iam.PermInstanceUpdate,
+	"GET /v1/projects/:projectId/instances/:instanceId/acls":             iam.PermInstanceGet,
+	"POST /v1/projects/:projectId/instances/:instanceId/acls":            iam.PermInstanceUpdate,
+	"PUT /v1/projects/:projectId/instances/:instanceId/acls":             iam.PermInstanceUpdate,
+	"GET /v1/projects/:projectId/instances/:instanceId/acls/:aclId":      iam.PermInstanceGet,
+	"PUT /v1/projects/:projectId/instances/:instanceId/acls/:aclId":      iam.PermInstanceUpdate,
+	"DELETE /v1/projects/:projectId/instances/:instanceId/acls/:aclId":   iam.PermInstanceUpdate,
+}
+
+// publicRoutes need no token.
+var publicRoutes = map[string]bool{
+	"GET /healthz":                     true,
+	"GET /readyz":                      true,
+	"GET /metrics":                     true,
+	"GET /.well-known/jwks.json":       true,
+	"GET /openapi/secretsmanager.yaml": true,
+}
+
+const v2Regional = "/v2/projects/:projectId/regions/:regionId/"
+
+// routePermission returns the permission that method on the route template
+// path needs, and whether the route is declared at all.
+func routePermission(method, path string) (string, bool) {
+	if rest, ok := strings.CutPrefix(path, v2Regional); ok {
+		path = "/v1/projects/:projectId/" + rest
+	}
+	p, ok := routePermissions[method+" "+path]
+	return p, ok
+}

@@ -1,0 +1,57 @@
+package vaultapi
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestHealth(t *testing.T) {
+	srv := httptest.NewServer(New(slog.New(slog.NewTextHandler(io.Discard, nil)), "coffer", "cid"))
+	defer srv.Close()
+	cases := []struct {
+		method, query string
+		want          int
+	}{
+		{http.MethodGet, "", 200},
+		{http.MethodHead, "", 200},
+		{http.MethodGet, "?activecode=204", 204},
+		{http.MethodGet, "?standbyok=true&sealedcode=200&standbycode=200", 200},
+		{http.MethodGet, "?activecode=abc", 400},
+		{http.MethodGet, "?uninitcode=99", 400},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(tc.method, srv.URL+"/v1/sys/health"+tc.query, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.want {
+			t.Errorf("%s %s = %d, want %d", tc.method, tc.query, res.StatusCode, tc.want)
+		}
+		if tc.method == http.MethodGet && tc.want == 200 {
+			var h healthResponse
+			if err := json.Unmarshal(b, &h); err != nil || !h.Initialized || h.Sealed || h.Standby || h.ClusterID != "cid" {
+				t.Errorf("body = %s (%v)", b, err)
+			}
+		}
+		if tc.want == 400 {
+			var e struct{ Errors []string }
+			if json.Unmarshal(b, &e) != nil || len(e.Errors) != 1 {
+				t.Errorf("error body = %s, want {\"errors\":[...]}", b)
+			}
+		}
+	}
+	res, _ := http.Get(srv.URL + "/v1/secret/data/x")
+	var e struct{ Errors []string }
+	json.NewDecoder(res.Body).Decode(&e)
+	res.Body.Close()
+	if res.StatusCode != 404 || len(e.Errors) != 1 {
+		t.Errorf("unknown path = %d %v, want 404 with Vault's error envelope", res.StatusCode, e)
+	}
+}

@@ -53,23 +53,23 @@ func toInstanceV1(in *instance.Instance, apiURL string) smapi.Instance {
 	return out
 }
 
-// kmsKeyV1 maps a v1 kmsKey onto the path's project and the default region.
-func kmsKeyV1(k *smapi.KmsKeyPayload, sc instance.Scope) *instance.KMSKey {
+// kmsKeyV1 maps a v1 kmsKey, which has no regionId or projectId: the
+// service fills them (see instance.Service.UpdateInstance).
+func kmsKeyV1(k *smapi.KmsKeyPayload) *instance.KMSKey {
 	if k == nil {
 		return nil
 	}
-	return &instance.KMSKey{RegionID: sc.RegionID, ProjectID: sc.ProjectID,
-		ServiceAccountEmail: k.ServiceAccountEmail, KeyRingID: k.KeyRingId.String(),
+	return &instance.KMSKey{ServiceAccountEmail: k.ServiceAccountEmail, KeyRingID: k.KeyRingId.String(),
 		KeyID: k.KeyId.String(), KeyVersion: k.KeyVersion}
 }
 
-// kmsKeyV2 maps a v2 kmsKey; omitted regionId/projectId default to the path's.
-func kmsKeyV2(k *smapi.KmsKey, sc instance.Scope) *instance.KMSKey {
+// kmsKeyV2 maps a v2 kmsKey; omitted regionId/projectId are left empty for
+// the service to fill.
+func kmsKeyV2(k *smapi.KmsKey) *instance.KMSKey {
 	if k == nil {
 		return nil
 	}
-	out := &instance.KMSKey{RegionID: sc.RegionID, ProjectID: sc.ProjectID,
-		ServiceAccountEmail: k.ServiceAccountEmail, KeyRingID: k.KeyRingId.String(),
+	out := &instance.KMSKey{ServiceAccountEmail: k.ServiceAccountEmail, KeyRingID: k.KeyRingId.String(),
 		KeyID: k.KeyId.String(), KeyVersion: k.KeyVersion}
 	if k.RegionId != nil {
 		out.RegionID = *k.RegionId

@@ -50,7 +50,7 @@ func (h *controlPlane) ListInstancesV2(ctx context.Context, r smapi.ListInstance
 // CreateInstance implements POST /v1/projects/{projectId}/instances.
 func (h *controlPlane) CreateInstance(ctx context.Context, r smapi.CreateInstanceRequestObject) (smapi.CreateInstanceResponseObject, error) {
 	sc := h.v1(r.ProjectId)
-	in, err := h.svc.CreateInstance(ctx, sc, instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV1(r.Body.KmsKey, sc)})
+	in, err := h.svc.CreateInstance(ctx, sc, instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV1(r.Body.KmsKey)})
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (h *controlPlane) CreateInstance(ctx context.Context, r smapi.CreateInstanc
 // CreateInstanceV2 implements POST /v2/projects/{projectId}/regions/{regionId}/instances.
 func (h *controlPlane) CreateInstanceV2(ctx context.Context, r smapi.CreateInstanceV2RequestObject) (smapi.CreateInstanceV2ResponseObject, error) {
 	sc := v2(r.ProjectId, r.RegionId)
-	in, err := h.svc.CreateInstance(ctx, sc, instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV2(r.Body.KmsKey, sc)})
+	in, err := h.svc.CreateInstance(ctx, sc, instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV2(r.Body.KmsKey)})
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (h *controlPlane) GetInstanceV2(ctx context.Context, r smapi.GetInstanceV2R
 func (h *controlPlane) UpdateInstance(ctx context.Context, r smapi.UpdateInstanceRequestObject) (smapi.UpdateInstanceResponseObject, error) {
 	sc := h.v1(r.ProjectId)
 	_, err := h.svc.UpdateInstance(ctx, sc, r.InstanceId.String(),
-		instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV1(r.Body.KmsKey, sc)})
+		instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV1(r.Body.KmsKey)})
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (h *controlPlane) UpdateInstance(ctx context.Context, r smapi.UpdateInstanc
 func (h *controlPlane) UpdateInstanceV2(ctx context.Context, r smapi.UpdateInstanceV2RequestObject) (smapi.UpdateInstanceV2ResponseObject, error) {
 	sc := v2(r.ProjectId, r.RegionId)
 	_, err := h.svc.UpdateInstance(ctx, sc, r.InstanceId.String(),
-		instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV2(r.Body.KmsKey, sc)})
+		instance.Spec{Name: r.Body.Name, KMSKey: kmsKeyV2(r.Body.KmsKey)})
 	if err != nil {
 		return nil, err
 	}

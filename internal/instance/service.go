@@ -58,13 +58,38 @@ func (s *Service) checkScope(sc Scope) error {
 }
 
 // Spec is what a client chooses of an instance on create and (full) update.
+// An empty KMSKey.RegionID or ProjectID is filled by the service: from the
+// instance's current kmsKey when the key ring is unchanged (so a v1 client,
+// whose kmsKey has neither field, can rename an instance without moving its
+// key), else from the path's scope.
 type Spec struct {
 	Name   string
 	KMSKey *KMSKey // nil: no customer key (on update: remove it)
 }
 
+// fillKMSDefaults returns spec's kmsKey with empty RegionID/ProjectID filled
+// from cur (when the key ring is unchanged) or sc. It does not modify spec.
+func fillKMSDefaults(k, cur *KMSKey, sc Scope) *KMSKey {
+	if k == nil {
+		return nil
+	}
+	out := *k
+	from := KMSKey{RegionID: sc.RegionID, ProjectID: sc.ProjectID}
+	if cur != nil && cur.KeyRingID == k.KeyRingID {
+		from = *cur
+	}
+	if out.RegionID == "" {
+		out.RegionID = from.RegionID
+	}
+	if out.ProjectID == "" {
+		out.ProjectID = from.ProjectID
+	}
+	return &out
+}
+
 // CreateInstance validates spec and creates an active instance in sc.
 func (s *Service) CreateInstance(ctx context.Context, sc Scope, spec Spec) (*Instance, error) {
+	spec.KMSKey = fillKMSDefaults(spec.KMSKey, nil, sc)
 	if err := s.validateSpec(ctx, sc, spec); err != nil {
 		return nil, err
 	}
@@ -103,6 +128,7 @@ func (s *Service) UpdateInstance(ctx context.Context, sc Scope, id string, spec 
 	if err != nil {
 		return nil, err
 	}
+	spec.KMSKey = fillKMSDefaults(spec.KMSKey, in.KMSKey, sc)
 	if err := s.validateSpec(ctx, sc, spec); err != nil {
 		return nil, err
 	}

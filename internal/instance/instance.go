@@ -42,6 +42,13 @@ type Instance struct {
 	CreationFinishedDate time.Time
 	UpdateStartDate      time.Time // zero until the first update
 	UpdateFinishedDate   time.Time // zero until the first update
+
+	// WrappedKeyring is the instance's data keyring, wrapped under KMSKey, or
+	// under the instance's own fallback key when KMSKey is nil. It is
+	// replaced together with KMSKey, so a key switch is one transaction.
+	WrappedKeyring []byte
+	// WrappedFallbackKey is the instance's own key, wrapped by the seal.
+	WrappedFallbackKey []byte
 }
 
 // User is a data-plane user of an instance (Vault userpass). PasswordHash is
@@ -77,8 +84,9 @@ type Store interface {
 	// InstanceByID finds an instance by ID alone (the Vault listener's view).
 	InstanceByID(ctx context.Context, id string) (*Instance, error)
 	ListInstances(ctx context.Context, projectID, regionID string) ([]*Instance, error)
-	// UpdateInstance replaces Name, KMSKey, UpdateStartDate and
-	// UpdateFinishedDate of the instance with in.ID in in.ProjectID/in.RegionID.
+	// UpdateInstance replaces Name, KMSKey, UpdateStartDate,
+	// UpdateFinishedDate, WrappedKeyring and WrappedFallbackKey of the
+	// instance with in.ID in in.ProjectID/in.RegionID.
 	UpdateInstance(ctx context.Context, in *Instance) error
 	// DeleteInstance removes the instance with its users and ACLs.
 	DeleteInstance(ctx context.Context, projectID, regionID, id string) error

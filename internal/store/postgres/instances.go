@@ -22,13 +22,15 @@ var _ instance.Store = (*InstanceStore)(nil)
 
 const instanceColumns = `id, project_id, region_id, name, state, secret_count,
 	kms_region_id, kms_project_id, kms_service_account_email, kms_key_ring_id, kms_key_id, kms_key_version,
-	creation_start_date, creation_finished_date, update_start_date, update_finished_date`
+	creation_start_date, creation_finished_date, update_start_date, update_finished_date,
+	wrapped_keyring, wrapped_fallback_key`
 
 const insertInstanceSQL = `INSERT INTO instances (` + instanceColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
 // CreateInstance stores in. A malformed in.ID is errs.InvalidArgument, an
-// existing in.ID errs.AlreadyExists.
+// existing in.ID errs.AlreadyExists. A nil or empty WrappedKeyring or
+// WrappedFallbackKey is stored as empty and reads back as nil.
 func (s *InstanceStore) CreateInstance(ctx context.Context, in *instance.Instance) error {
 	id := in.ID
 	if !canonicalIDs(&id) {
@@ -37,7 +39,8 @@ func (s *InstanceStore) CreateInstance(ctx context.Context, in *instance.Instanc
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
 		args := append([]any{id, in.ProjectID, in.RegionID, in.Name, in.State, in.SecretCount}, kmsArgs(in.KMSKey)...)
 		args = append(args, in.CreationStartDate, in.CreationFinishedDate,
-			nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate))
+			nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate),
+			nonNil(in.WrappedKeyring), nonNil(in.WrappedFallbackKey))
 		_, err := tx.Exec(ctx, insertInstanceSQL, args...)
 		if isUniqueViolation(err) {
 			return errs.Wrap(errs.AlreadyExists, err, fmt.Sprintf("instance %s already exists", id))
@@ -109,11 +112,13 @@ func (s *InstanceStore) ListInstances(ctx context.Context, projectID, regionID s
 const updateInstanceSQL = `UPDATE instances SET name = $4,
 	kms_region_id = $5, kms_project_id = $6, kms_service_account_email = $7,
 	kms_key_ring_id = $8, kms_key_id = $9, kms_key_version = $10,
-	update_start_date = $11, update_finished_date = $12
+	update_start_date = $11, update_finished_date = $12,
+	wrapped_keyring = $13, wrapped_fallback_key = $14
 WHERE project_id = $1 AND region_id = $2 AND id = $3`
 
-// UpdateInstance replaces the name, kmsKey and update dates of in.ID in
-// in.ProjectID/in.RegionID; errs.NotFound when there is no such instance.
+// UpdateInstance replaces the name, kmsKey, update dates, wrapped keyring
+// and wrapped fallback key of in.ID in in.ProjectID/in.RegionID, all in one
+// statement; errs.NotFound when there is no such instance.
 func (s *InstanceStore) UpdateInstance(ctx context.Context, in *instance.Instance) error {
 	id := in.ID
 	if !canonicalIDs(&id) {
@@ -121,7 +126,8 @@ func (s *InstanceStore) UpdateInstance(ctx context.Context, in *instance.Instanc
 	}
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
 		args := append([]any{in.ProjectID, in.RegionID, id, in.Name}, kmsArgs(in.KMSKey)...)
-		args = append(args, nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate))
+		args = append(args, nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate),
+			nonNil(in.WrappedKeyring), nonNil(in.WrappedFallbackKey))
 		return execOne(ctx, tx, "instance "+id, updateInstanceSQL, args...)
 	})
 }
@@ -155,6 +161,15 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
+// nilIfEmpty returns nil for an empty b, else b: an empty byte column means
+// "none", as a nil slice does.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 // utc returns *t in UTC, or the zero time when t is nil.
 func utc(t *time.Time) time.Time {
 	if t == nil {
@@ -173,7 +188,7 @@ func scanInstance(row pgx.CollectableRow) (*instance.Instance, error) {
 	)
 	err := row.Scan(&in.ID, &in.ProjectID, &in.RegionID, &in.Name, &in.State, &in.SecretCount,
 		&kmsRegion, &kmsProject, &kmsEmail, &kmsRing, &kmsKey, &kmsVersion,
-		&created, &finished, &updated, &upFinish)
+		&created, &finished, &updated, &upFinish, &in.WrappedKeyring, &in.WrappedFallbackKey)
 	if err != nil {
 		return nil, err
 	}
@@ -186,5 +201,6 @@ func scanInstance(row pgx.CollectableRow) (*instance.Instance, error) {
 	}
 	in.CreationStartDate, in.CreationFinishedDate = utc(created), utc(finished)
 	in.UpdateStartDate, in.UpdateFinishedDate = utc(updated), utc(upFinish)
+	in.WrappedKeyring, in.WrappedFallbackKey = nilIfEmpty(in.WrappedKeyring), nilIfEmpty(in.WrappedFallbackKey)
 	return &in, nil
 }

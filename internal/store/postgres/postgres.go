@@ -1,6 +1,6 @@
 // Package postgres implements Coffer's stores on PostgreSQL with pgx v5: the
-// instance, IAM and seal-check stores, each method in one transaction, with
-// driver errors mapped to errs kinds by SQLSTATE.
+// instance, IAM, seal-check and embedded KMS stores, each method in one
+// transaction, with driver errors mapped to errs kinds by SQLSTATE.
 package postgres
 
 import (
@@ -67,6 +67,9 @@ func (db *DB) IAM() *IAMStore { return &IAMStore{db: db} }
 // SealCheck returns the seal-check store on db.
 func (db *DB) SealCheck() *SealCheckStore { return &SealCheckStore{db: db} }
 
+// KMS returns the embedded KMS store on db.
+func (db *DB) KMS() *KMSStore { return &KMSStore{db: db} }
+
 // inTx runs fn in one transaction with the given access mode, committing
 // when fn returns nil and rolling back otherwise.
 func (db *DB) inTx(ctx context.Context, mode pgx.TxAccessMode, fn func(pgx.Tx) error) error {
@@ -98,6 +101,12 @@ func queryAll[T any](ctx context.Context, tx pgx.Tx, scan pgx.RowToFunc[T], quer
 func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation
+}
+
+// isForeignKeyViolation reports whether err is a foreign key violation.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.ForeignKeyViolation
 }
 
 // canonicalIDs rewrites each ID to its canonical lower-case UUID form, and

@@ -5,14 +5,18 @@ import (
 	"net/url"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cofferhq/coffer/internal/dbtest"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/storetest"
+	"github.com/cofferhq/coffer/migrations"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -43,7 +47,7 @@ func open(t *testing.T, databaseURL string) *postgres.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := open(t, dbtest.Postgres(t))
-		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck()}
+		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS()}
 	})
 }
 
@@ -51,6 +55,7 @@ func TestMigrations(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := open(t, dbtest.Postgres(t)) // migrated to the latest version
+	latest := storetest.LatestMigration(t, migrations.Postgres)
 	wantVersion := func(want uint) {
 		t.Helper()
 		v, dirty, err := db.MigrateVersion(ctx)
@@ -58,7 +63,7 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("MigrateVersion() = %d, %t, %v; want %d, false, nil", v, dirty, err, want)
 		}
 	}
-	wantVersion(1)
+	wantVersion(latest)
 	if err := db.MigrateUp(ctx); err != nil {
 		t.Fatalf("MigrateUp() when up to date: error = %v", err)
 	}
@@ -67,23 +72,66 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("ListInstances() error = %v", err)
 	}
 	for range 2 {
-		if err := db.MigrateDown(ctx); err != nil {
-			t.Fatalf("MigrateDown() error = %v", err)
+		for v := latest; v > 0; v-- {
+			if err := db.MigrateDown(ctx); err != nil {
+				t.Fatalf("MigrateDown() from %d: error = %v", v, err)
+			}
+			wantVersion(v - 1)
 		}
-		wantVersion(0)
 		if err := db.MigrateUp(ctx); err != nil {
 			t.Fatalf("MigrateUp() error = %v", err)
 		}
-		wantVersion(1)
+		wantVersion(latest)
 		if _, err := db.Instances().ListInstances(ctx, "p", "eu01"); err != nil {
 			t.Fatalf("ListInstances() after down and up: error = %v", err)
 		}
+		if _, err := db.KMS().ListKeyRings(ctx, "p", "eu01"); err != nil {
+			t.Fatalf("ListKeyRings() after down and up: error = %v", err)
+		}
 	}
-	if err := db.MigrateDown(ctx); err != nil {
-		t.Fatalf("MigrateDown() error = %v", err)
+	for range latest {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatalf("MigrateDown() error = %v", err)
+		}
 	}
 	if err := db.MigrateDown(ctx); errs.KindOf(err) != errs.FailedPrecondition {
 		t.Fatalf("MigrateDown() with nothing applied: error = %v, want kind %v", err, errs.FailedPrecondition)
+	}
+}
+
+// TestMigrateInstanceKeyring checks that migration 2 keeps the instances
+// that exist, with no wrapped keyring or fallback key.
+func TestMigrateInstanceKeyring(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	databaseURL := dbtest.Postgres(t)
+	db := open(t, databaseURL)
+	for range storetest.LatestMigration(t, migrations.Postgres) - 1 {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatalf("MigrateDown() error = %v", err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatalf("Connect() error = %v", err)
+	}
+	defer conn.Close(context.Background())
+	in := &instance.Instance{ID: uuid.NewString(), ProjectID: "p", RegionID: "eu01", Name: "old", State: instance.StateActive,
+		CreationStartDate: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), CreationFinishedDate: time.Date(2025, 1, 2, 3, 4, 6, 0, time.UTC)}
+	_, err = conn.Exec(ctx, `INSERT INTO instances (id, project_id, region_id, name, state, creation_start_date, creation_finished_date)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, in.ID, in.ProjectID, in.RegionID, in.Name, in.State, in.CreationStartDate, in.CreationFinishedDate)
+	if err != nil {
+		t.Fatalf("insert an instance at version 1: %v", err)
+	}
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatalf("MigrateUp() error = %v", err)
+	}
+	got, err := db.Instances().InstanceByID(ctx, in.ID)
+	if err != nil {
+		t.Fatalf("InstanceByID() error = %v", err)
+	}
+	if diff := cmp.Diff(in, got); diff != "" {
+		t.Errorf("InstanceByID() of an instance older than its keyring mismatch (-want +got):\n%s", diff)
 	}
 }
 

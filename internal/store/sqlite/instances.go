@@ -20,13 +20,15 @@ var _ instance.Store = (*InstanceStore)(nil)
 
 const instanceColumns = `id, project_id, region_id, name, state, secret_count,
 	kms_region_id, kms_project_id, kms_service_account_email, kms_key_ring_id, kms_key_id, kms_key_version,
-	creation_start_date, creation_finished_date, update_start_date, update_finished_date`
+	creation_start_date, creation_finished_date, update_start_date, update_finished_date,
+	wrapped_keyring, wrapped_fallback_key`
 
 const insertInstanceSQL = `INSERT INTO instances (` + instanceColumns + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateInstance stores in. A malformed in.ID is errs.InvalidArgument, an
-// existing in.ID errs.AlreadyExists.
+// existing in.ID errs.AlreadyExists. A nil or empty WrappedKeyring or
+// WrappedFallbackKey is stored as empty and reads back as nil.
 func (s *InstanceStore) CreateInstance(ctx context.Context, in *instance.Instance) error {
 	id := in.ID
 	if !canonicalIDs(&id) {
@@ -35,7 +37,8 @@ func (s *InstanceStore) CreateInstance(ctx context.Context, in *instance.Instanc
 	return s.db.inTx(ctx, false, func(tx *sql.Tx) error {
 		args := append([]any{id, in.ProjectID, in.RegionID, in.Name, in.State, in.SecretCount}, kmsArgs(in.KMSKey)...)
 		args = append(args, formatTime(in.CreationStartDate), formatTime(in.CreationFinishedDate),
-			nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate))
+			nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate),
+			nonNil(in.WrappedKeyring), nonNil(in.WrappedFallbackKey))
 		_, err := tx.ExecContext(ctx, insertInstanceSQL, args...)
 		if isUniqueViolation(err) {
 			return errs.Wrap(errs.AlreadyExists, err, fmt.Sprintf("instance %s already exists", id))
@@ -107,11 +110,13 @@ func (s *InstanceStore) ListInstances(ctx context.Context, projectID, regionID s
 const updateInstanceSQL = `UPDATE instances SET name = ?,
 	kms_region_id = ?, kms_project_id = ?, kms_service_account_email = ?,
 	kms_key_ring_id = ?, kms_key_id = ?, kms_key_version = ?,
-	update_start_date = ?, update_finished_date = ?
+	update_start_date = ?, update_finished_date = ?,
+	wrapped_keyring = ?, wrapped_fallback_key = ?
 WHERE project_id = ? AND region_id = ? AND id = ?`
 
-// UpdateInstance replaces the name, kmsKey and update dates of in.ID in
-// in.ProjectID/in.RegionID; errs.NotFound when there is no such instance.
+// UpdateInstance replaces the name, kmsKey, update dates, wrapped keyring
+// and wrapped fallback key of in.ID in in.ProjectID/in.RegionID, all in one
+// statement; errs.NotFound when there is no such instance.
 func (s *InstanceStore) UpdateInstance(ctx context.Context, in *instance.Instance) error {
 	id := in.ID
 	if !canonicalIDs(&id) {
@@ -119,7 +124,8 @@ func (s *InstanceStore) UpdateInstance(ctx context.Context, in *instance.Instanc
 	}
 	return s.db.inTx(ctx, false, func(tx *sql.Tx) error {
 		args := append([]any{in.Name}, kmsArgs(in.KMSKey)...)
-		args = append(args, nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate), in.ProjectID, in.RegionID, id)
+		args = append(args, nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate),
+			nonNil(in.WrappedKeyring), nonNil(in.WrappedFallbackKey), in.ProjectID, in.RegionID, id)
 		return execOne(ctx, tx, "instance "+id, updateInstanceSQL, args...)
 	})
 }
@@ -155,7 +161,8 @@ func scanInstance(row scanner) (*instance.Instance, error) {
 	err := row.Scan(&in.ID, &in.ProjectID, &in.RegionID, &in.Name, &in.State, &in.SecretCount,
 		&kmsRegion, &kmsProject, &kmsEmail, &kmsRing, &kmsKey, &kmsVersion,
 		scanTime(&in.CreationStartDate), scanTime(&in.CreationFinishedDate),
-		scanTime(&in.UpdateStartDate), scanTime(&in.UpdateFinishedDate))
+		scanTime(&in.UpdateStartDate), scanTime(&in.UpdateFinishedDate),
+		&in.WrappedKeyring, &in.WrappedFallbackKey)
 	if err != nil {
 		return nil, err
 	}
@@ -166,5 +173,6 @@ func scanInstance(row scanner) (*instance.Instance, error) {
 			KeyRingID: kmsRing.String, KeyID: kmsKey.String, KeyVersion: kmsVersion.Int64,
 		}
 	}
+	in.WrappedKeyring, in.WrappedFallbackKey = nilIfEmpty(in.WrappedKeyring), nilIfEmpty(in.WrappedFallbackKey)
 	return &in, nil
 }

@@ -1,7 +1,8 @@
 // Package sqlite implements Coffer's stores on an embedded SQLite database
-// (modernc.org/sqlite, no cgo): the instance, IAM and seal-check stores,
-// each method in one transaction, with driver errors mapped to errs kinds by
-// SQLite result code. It is the default store, meant for one process.
+// (modernc.org/sqlite, no cgo): the instance, IAM, seal-check and embedded
+// KMS stores, each method in one transaction, with driver errors mapped to
+// errs kinds by SQLite result code. It is the default store, meant for one
+// process.
 package sqlite
 
 import (
@@ -110,6 +111,9 @@ func (db *DB) IAM() *IAMStore { return &IAMStore{db: db} }
 // SealCheck returns the seal-check store on db.
 func (db *DB) SealCheck() *SealCheckStore { return &SealCheckStore{db: db} }
 
+// KMS returns the embedded KMS store on db.
+func (db *DB) KMS() *KMSStore { return &KMSStore{db: db} }
+
 // inTx runs fn in one transaction, committing when fn returns nil and
 // rolling back otherwise. Read-only transactions begin DEFERRED and never
 // wait for writers; the others begin IMMEDIATE (see dsn).
@@ -166,6 +170,13 @@ func isUniqueViolation(err error) bool {
 	}
 	code := se.Code()
 	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// isForeignKeyViolation reports whether err is a FOREIGN KEY constraint
+// failure.
+func isForeignKeyViolation(err error) bool {
+	var se *msqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
 // canonicalIDs rewrites each ID to its canonical lower-case UUID form, and

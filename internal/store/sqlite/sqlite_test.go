@@ -2,17 +2,21 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
 	"github.com/cofferhq/coffer/internal/store/storetest"
+	"github.com/cofferhq/coffer/migrations"
 )
 
 // openMigrated opens a migrated database in a fresh directory, closed when
@@ -37,7 +41,7 @@ func openMigrated(t *testing.T) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openMigrated(t)
-		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck()}
+		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS()}
 	})
 }
 
@@ -49,6 +53,7 @@ func TestMigrations(t *testing.T) {
 		t.Fatalf("Open() error = %v", err)
 	}
 	defer db.Close()
+	latest := storetest.LatestMigration(t, migrations.SQLite)
 	wantVersion := func(want uint) {
 		t.Helper()
 		v, dirty, err := db.MigrateVersion(ctx)
@@ -64,14 +69,16 @@ func TestMigrations(t *testing.T) {
 		if err := db.MigrateUp(ctx); err != nil {
 			t.Fatalf("MigrateUp() error = %v", err)
 		}
-		wantVersion(1)
+		wantVersion(latest)
 		if err := db.MigrateUp(ctx); err != nil {
 			t.Fatalf("MigrateUp() when up to date: error = %v", err)
 		}
-		if err := db.MigrateDown(ctx); err != nil {
-			t.Fatalf("MigrateDown() error = %v", err)
+		for v := latest; v > 0; v-- {
+			if err := db.MigrateDown(ctx); err != nil {
+				t.Fatalf("MigrateDown() from %d: error = %v", v, err)
+			}
+			wantVersion(v - 1)
 		}
-		wantVersion(0)
 	}
 	if err := db.MigrateUp(ctx); err != nil {
 		t.Fatalf("MigrateUp() error = %v", err)
@@ -79,6 +86,53 @@ func TestMigrations(t *testing.T) {
 	in := &instance.Instance{ID: uuid.NewString(), ProjectID: "p", RegionID: "eu01", Name: "n", State: instance.StateActive}
 	if err := db.Instances().CreateInstance(ctx, in); err != nil {
 		t.Fatalf("CreateInstance() after down and up: error = %v", err)
+	}
+	if _, err := db.KMS().ListKeyRings(ctx, "p", "eu01"); err != nil {
+		t.Fatalf("ListKeyRings() after down and up: error = %v", err)
+	}
+}
+
+// TestMigrateInstanceKeyring checks that migration 2 keeps the instances
+// that exist, with no wrapped keyring or fallback key.
+func TestMigrateInstanceKeyring(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	dir := t.TempDir()
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatalf("Open() error = %v", err)
+	}
+	defer db.Close()
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatalf("MigrateUp() error = %v", err)
+	}
+	for range storetest.LatestMigration(t, migrations.SQLite) - 1 {
+		if err := db.MigrateDown(ctx); err != nil {
+			t.Fatalf("MigrateDown() error = %v", err)
+		}
+	}
+	raw, err := sql.Open("sqlite", filepath.Join(dir, sqlite.FileName))
+	if err != nil {
+		t.Fatalf("open the database file: %v", err)
+	}
+	defer raw.Close()
+	in := &instance.Instance{ID: uuid.NewString(), ProjectID: "p", RegionID: "eu01", Name: "old", State: instance.StateActive,
+		CreationStartDate: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), CreationFinishedDate: time.Date(2025, 1, 2, 3, 4, 6, 0, time.UTC)}
+	_, err = raw.ExecContext(ctx, `INSERT INTO instances (id, project_id, region_id, name, state, creation_start_date, creation_finished_date)
+VALUES (?, ?, ?, ?, ?, '2025-01-02T03:04:05.000000000Z', '2025-01-02T03:04:06.000000000Z')`,
+		in.ID, in.ProjectID, in.RegionID, in.Name, in.State)
+	if err != nil {
+		t.Fatalf("insert an instance at version 1: %v", err)
+	}
+	if err := db.MigrateUp(ctx); err != nil {
+		t.Fatalf("MigrateUp() error = %v", err)
+	}
+	got, err := db.Instances().InstanceByID(ctx, in.ID)
+	if err != nil {
+		t.Fatalf("InstanceByID() error = %v", err)
+	}
+	if diff := cmp.Diff(in, got); diff != "" {
+		t.Errorf("InstanceByID() of an instance older than its keyring mismatch (-want +got):\n%s", diff)
 	}
 }
 

@@ -64,3 +64,12 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// nilIfEmpty returns nil for an empty b, else b: an empty byte column means
+// "none", as a nil slice does.
+func nilIfEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

@@ -20,6 +20,10 @@ func testInstances(t *testing.T, open func(t *testing.T) Stores) {
 		updated := newInstance("p1", "eu01", at(1))
 		updated.UpdateStartDate, updated.UpdateFinishedDate = at(2), at(2).Add(time.Microsecond)
 		nonUTC := newInstance("p1", "eu01", at(3).In(time.FixedZone("CEST", 2*60*60)))
+		noKeyring := newInstance("p1", "eu01", at(4))
+		noKeyring.WrappedKeyring, noKeyring.WrappedFallbackKey = nil, nil
+		binary := newInstance("p1", "eu01", at(5))
+		binary.WrappedKeyring, binary.WrappedFallbackKey = allBytes(), []byte{0, 0xff, 0}
 		cases := []struct {
 			name string
 			in   *instance.Instance
@@ -28,6 +32,8 @@ func testInstances(t *testing.T, open func(t *testing.T) Stores) {
 			{"with KMS key", withKMS},
 			{"with update dates", updated},
 			{"non-UTC creation date", nonUTC},
+			{"without wrapped keys", noKeyring},
+			{"binary wrapped keys", binary},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +87,7 @@ func testInstances(t *testing.T, open func(t *testing.T) Stores) {
 
 		moved := *in
 		moved.ProjectID, moved.Name = "other-project", "renamed"
+		moved.KMSKey, moved.WrappedKeyring, moved.WrappedFallbackKey = newKMSKey(), []byte("other"), []byte("other")
 		wantKind(t, "UpdateInstance(other project)", s.UpdateInstance(ctx, &moved), errs.NotFound)
 		moved.ProjectID, moved.RegionID = in.ProjectID, "eu02"
 		wantKind(t, "UpdateInstance(other region)", s.UpdateInstance(ctx, &moved), errs.NotFound)
@@ -128,14 +135,18 @@ func testInstances(t *testing.T, open func(t *testing.T) Stores) {
 
 	t.Run("Update", func(t *testing.T) {
 		t.Parallel()
+		ring, fallback := []byte("new wrapped keyring"), []byte("new wrapped fallback key")
 		cases := []struct {
-			name          string
-			before, after *instance.KMSKey
+			name                   string
+			before, after          *instance.KMSKey
+			keyring, fallbackKey   []byte // after the update
+			wantRing, wantFallback []byte
 		}{
-			{"add KMS key", nil, newKMSKey()},
-			{"change KMS key", newKMSKey(), newKMSKey()},
-			{"remove KMS key", newKMSKey(), nil},
-			{"keep no KMS key", nil, nil},
+			{"add KMS key", nil, newKMSKey(), ring, fallback, ring, fallback},
+			{"change KMS key", newKMSKey(), newKMSKey(), ring, fallback, ring, fallback},
+			{"remove KMS key", newKMSKey(), nil, ring, fallback, ring, fallback},
+			{"keep no KMS key", nil, nil, ring, fallback, ring, fallback},
+			{"clear wrapped keys", newKMSKey(), newKMSKey(), nil, []byte{}, nil, nil},
 		}
 		s := open(t).Instances
 		for _, tc := range cases {
@@ -147,13 +158,15 @@ func testInstances(t *testing.T, open func(t *testing.T) Stores) {
 
 				upd := *in
 				upd.Name, upd.KMSKey = "renamed", tc.after
+				upd.WrappedKeyring, upd.WrappedFallbackKey = tc.keyring, tc.fallbackKey
 				upd.UpdateStartDate, upd.UpdateFinishedDate = at(30), at(31)
-				// Only the name, KMS key and update dates may change.
+				// Only the name, KMS key, wrapped keys and update dates may change.
 				upd.State, upd.SecretCount, upd.CreationStartDate = "deleting", 99, at(99)
 				mustOK(t, "UpdateInstance()", s.UpdateInstance(ctx, &upd))
 
 				want := *in
 				want.Name, want.KMSKey = "renamed", tc.after
+				want.WrappedKeyring, want.WrappedFallbackKey = tc.wantRing, tc.wantFallback
 				want.UpdateStartDate, want.UpdateFinishedDate = at(30), at(31)
 				got, err := s.Instance(ctx, in.ProjectID, in.RegionID, in.ID)
 				mustOK(t, "Instance()", err)

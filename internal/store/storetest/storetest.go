@@ -1,6 +1,6 @@
 // Package storetest implements the conformance suite that every Coffer
-// store must pass: the instance, IAM and seal-check stores, run against a
-// real database by each store package's tests.
+// store must pass: the instance, IAM, seal-check and embedded KMS stores,
+// run against a real database by each store package's tests.
 package storetest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/seal"
 )
 
@@ -22,6 +23,7 @@ type Stores struct {
 	Instances instance.Store
 	IAM       iam.Store
 	SealCheck seal.CheckStore
+	KMS       keyservice.Store
 }
 
 // Run runs the suite. open must return the stores of a fresh, migrated,
@@ -29,11 +31,13 @@ type Stores struct {
 // and subtests run in parallel.
 func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Instances", func(t *testing.T) { testInstances(t, open) })
+	t.Run("InstanceKeyrings", func(t *testing.T) { testInstanceKeyrings(t, open) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("ACLs", func(t *testing.T) { testACLs(t, open) })
 	t.Run("UnknownIDs", func(t *testing.T) { testUnknownIDs(t, open) })
 	t.Run("IAM", func(t *testing.T) { testIAM(t, open) })
 	t.Run("SealCheck", func(t *testing.T) { testSealCheck(t, open) })
+	t.Run("KMS", func(t *testing.T) { testKMS(t, open) })
 }
 
 // base is a time as callers store them: UTC, truncated to the microsecond.
@@ -56,6 +60,8 @@ func newInstance(projectID, regionID string, created time.Time) *instance.Instan
 		State:                instance.StateActive,
 		CreationStartDate:    created,
 		CreationFinishedDate: created.Add(1500 * time.Microsecond),
+		WrappedKeyring:       []byte("wrapped keyring " + unique("k")),
+		WrappedFallbackKey:   []byte("wrapped fallback key " + unique("k")),
 	}
 }
 

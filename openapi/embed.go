@@ -9,3 +9,9 @@ import _ "embed"
 //
 //go:embed secretsmanager.yaml
 var SecretsManagerYAML []byte
+
+// KMSYAML is openapi/kms.yaml: the Key Management Service, compatible with
+// STACKIT KMS API v1.
+//
+//go:embed kms.yaml
+var KMSYAML []byte

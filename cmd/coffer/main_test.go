@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/cofferhq/coffer/internal/dbtest"
 	"github.com/cofferhq/coffer/internal/seal"
+	"github.com/cofferhq/coffer/migrations"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -94,6 +96,19 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 	return res.StatusCode, b.String()
 }
 
+// mustID returns a function that checks a call's status and returns the
+// "id" of its JSON body.
+func mustID(t *testing.T, want int) func(int, string) string {
+	return func(code int, body string) string {
+		t.Helper()
+		var v struct{ ID string }
+		if code != want || json.Unmarshal([]byte(body), &v) != nil || v.ID == "" {
+			t.Fatalf("status %d body %s, want %d with an id", code, body, want)
+		}
+		return v.ID
+	}
+}
+
 func setEnv(t *testing.T, databaseURL string) (apiURL string) {
 	t.Helper()
 	api, vault := freeAddr(t), freeAddr(t)
@@ -136,25 +151,55 @@ func TestNewUserWalkthrough(t *testing.T) {
 			if strings.Count(token, ".") != 2 || strings.Contains(out, " ") {
 				t.Fatalf("iam token printed %q, want only a JWT", out)
 			}
+			if _, err := cli(t, "iam", "grant", "--project", project, "--subject", "admin@example.com", "--role", "kms.admin"); err != nil {
+				t.Fatal(err)
+			}
+			// The KMS key the seed presupposes, made through the KMS API.
+			kmsBase := api + "/v1/projects/" + project + "/regions/eu01/keyrings"
+			ring := mustID(t, http.StatusAccepted)(call(t, http.MethodPost, kmsBase, token, `{"displayName":"secrets"}`))
+			keyBody := `{"displayName":"sm-key","algorithm":"aes_256_gcm","purpose":"symmetric_encrypt_decrypt","protection":"software"}`
+			key := mustID(t, http.StatusAccepted)(call(t, http.MethodPost, kmsBase+"/"+ring+"/keys", token, keyBody))
+			if code, body := call(t, http.MethodPost, kmsBase+"/"+ring+"/keys/"+key+"/rotate", token, ""); code != http.StatusAccepted {
+				t.Fatalf("rotate = %d %s", code, body)
+			}
+
 			base := api + "/v2/projects/" + project + "/regions/eu01/instances"
-			kms := `{"regionId":"eu01","projectId":"` + project + `","serviceAccountEmail":"svc-secrets@customer.example","keyRingId":"11111111-1111-1111-1111-111111111111","keyId":"%s","keyVersion":%d}`
+			kms := `{"regionId":"eu01","projectId":"` + project + `","serviceAccountEmail":"svc-secrets@customer.example","keyRingId":"` + ring + `","keyId":"%s","keyVersion":%d}`
 			code, body := call(t, http.MethodPost, base, token,
-				`{"name":"my-secrets-instance","kmsKey":`+fmt.Sprintf(kms, "22222222-2222-2222-2222-222222222222", 1)+`}`)
+				`{"name":"my-secrets-instance","kmsKey":`+fmt.Sprintf(kms, key, 1)+`}`)
 			if code != http.StatusCreated {
 				t.Fatalf("POST instance = %d %s", code, body)
 			}
 			var in struct {
 				ID     string `json:"id"`
-				KMSKey struct {
+				KMSKey *struct {
 					KeyID      string `json:"keyId"`
 					KeyVersion int    `json:"keyVersion"`
 				} `json:"kmsKey"`
 			}
 			json.Unmarshal([]byte(body), &in)
 			code, body = call(t, http.MethodPut, base+"/"+in.ID, token,
-				`{"name":"my-secrets-instance","kmsKey":`+fmt.Sprintf(kms, "33333333-3333-3333-3333-333333333333", 2)+`}`)
+				`{"name":"my-secrets-instance","kmsKey":`+fmt.Sprintf(kms, key, 2)+`}`)
 			if code != http.StatusCreated || body != "" {
 				t.Fatalf("PUT instance = %d %q, want 201 without body", code, body)
+			}
+			// Each wrong field gets its own 4xx, and nothing changes.
+			wrong := map[string]struct {
+				body string
+				code int
+				says string
+			}{
+				"region":  {strings.Replace(fmt.Sprintf(kms, key, 1), `"eu01"`, `"eu02"`, 1), 400, "region mismatch"},
+				"project": {strings.Replace(fmt.Sprintf(kms, key, 1), project, "11111111-1111-1111-1111-111111111111", 1), 400, "project mismatch"},
+				"key id":  {fmt.Sprintf(kms, "22222222-2222-2222-2222-222222222222", 1), 400, "not found"},
+				"version": {fmt.Sprintf(kms, key, 7), 400, "version 7"},
+				"account": {strings.Replace(fmt.Sprintf(kms, key, 1), "svc-secrets@customer.example", "nobody@customer.example", 1), 403, "serviceAccountEmail"},
+			}
+			for name, w := range wrong {
+				code, body := call(t, http.MethodPut, base+"/"+in.ID, token, `{"name":"changed","kmsKey":`+w.body+`}`)
+				if code != w.code || !strings.Contains(body, w.says) {
+					t.Errorf("wrong %s: %d %s, want %d mentioning %q", name, code, body, w.code, w.says)
+				}
 			}
 			if err := stop(); err != nil {
 				t.Fatalf("serve stop: %v", err)
@@ -164,8 +209,17 @@ func TestNewUserWalkthrough(t *testing.T) {
 			defer stop()
 			code, body = call(t, http.MethodGet, base+"/"+in.ID, token, "")
 			json.Unmarshal([]byte(body), &in)
-			if code != http.StatusOK || in.KMSKey.KeyID != "33333333-3333-3333-3333-333333333333" || in.KMSKey.KeyVersion != 2 {
+			if code != http.StatusOK || in.KMSKey == nil || in.KMSKey.KeyID != key || in.KMSKey.KeyVersion != 2 {
 				t.Fatalf("after restart GET = %d %s", code, body)
+			}
+			// Remove the key (the keyring is rewrapped under the instance's own key).
+			if code, body := call(t, http.MethodPut, base+"/"+in.ID, token, `{"name":"my-secrets-instance","kmsKey":null}`); code != http.StatusCreated {
+				t.Fatalf("PUT kmsKey null = %d %s", code, body)
+			}
+			in.KMSKey = nil
+			_, body = call(t, http.MethodGet, base+"/"+in.ID, token, "")
+			if json.Unmarshal([]byte(body), &in); in.KMSKey != nil {
+				t.Fatalf("kmsKey still set after removal: %s", body)
 			}
 			if code, _ := call(t, http.MethodGet, base, "", ""); code != http.StatusUnauthorized {
 				t.Errorf("GET without token = %d, want 401", code)
@@ -195,8 +249,13 @@ func TestWrongRootKeyRefusesToStart(t *testing.T) {
 func TestMigrateCommand(t *testing.T) {
 	setEnv(t, "")
 	t.Setenv("COFFER_MIGRATE", "false")
+	ups, err := fs.Glob(migrations.SQLite, "*.up.sql")
+	if err != nil || len(ups) < 2 {
+		t.Fatalf("embedded migrations: %v, %v", ups, err)
+	}
+	latest, previous := fmt.Sprintf("version %d", len(ups)), fmt.Sprintf("version %d", len(ups)-1)
 	for _, step := range []struct{ args, want string }{
-		{"version", "version 0"}, {"up", "version 1"}, {"down", "version 0"}, {"up", "version 1"},
+		{"version", "version 0"}, {"up", latest}, {"down", previous}, {"up", latest},
 	} {
 		out, err := cli(t, "migrate", step.args)
 		if err != nil || strings.TrimSpace(out) != step.want {

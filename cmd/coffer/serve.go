@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/httpapi"
 	"github.com/cofferhq/coffer/internal/vaultapi"
 )
@@ -37,7 +38,11 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := httpapi.New(httpapi.Deps{Log: c.log, Instances: svc, Tokens: c.tokens, Authorizer: c.iam,
+	reg.MustRegister(envelope.Collectors()...)
+	swept := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "coffer", Subsystem: "kms",
+		Name: "sweep_total", Help: "Key versions erased and keys purged after their delay."}, []string{"what"})
+	reg.MustRegister(swept)
+	api := httpapi.New(httpapi.Deps{Log: c.log, Instances: svc, KMS: c.kms, Tokens: c.tokens, Authorizer: c.iam,
 		DB: c.db, Registry: reg, Gatherer: reg, BodyLimit: c.cfg.BodyLimit})
 	vault := vaultapi.New(c.log, "coffer", uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.cfg.Instance.APIURL)).String())
 
@@ -60,6 +65,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		})
 	}
 	c.log.Info("coffer started", "config", c.cfg.String())
+	g.Go(func() error { sweep(gctx, c, swept); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		c.log.Info("shutting down")
@@ -72,4 +78,27 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		return errors.Join(errsOut...)
 	})
 	return g.Wait()
+}
+
+// sweep erases destroyed key versions' material and purges deleted keys once
+// their delay has passed, every minute until ctx ends. A failure is logged
+// and retried on the next tick; nothing is lost by waiting.
+func sweep(ctx context.Context, c *core, counter *prometheus.CounterVec) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		erased, purged, err := c.kms.Sweep(ctx)
+		counter.WithLabelValues("version_erased").Add(float64(erased))
+		counter.WithLabelValues("key_purged").Add(float64(purged))
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("kms sweep failed", "err", err)
+		} else if erased+purged > 0 {
+			c.log.Info("kms sweep", "versions_erased", erased, "keys_purged", purged)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

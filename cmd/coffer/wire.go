@@ -7,8 +7,13 @@ import (
 	"log/slog"
 
 	"github.com/cofferhq/coffer/internal/config"
+	"github.com/cofferhq/coffer/internal/envelope"
+	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyservice"
+	"github.com/cofferhq/coffer/internal/kms"
+	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
@@ -24,6 +29,7 @@ type database interface {
 	instances() instance.Store
 	iamStore() iam.Store
 	sealCheck() seal.CheckStore
+	kmsStore() keyservice.Store
 }
 
 type pgDB struct{ *postgres.DB }
@@ -31,12 +37,14 @@ type pgDB struct{ *postgres.DB }
 func (d pgDB) instances() instance.Store  { return d.Instances() }
 func (d pgDB) iamStore() iam.Store        { return d.IAM() }
 func (d pgDB) sealCheck() seal.CheckStore { return d.SealCheck() }
+func (d pgDB) kmsStore() keyservice.Store { return d.KMS() }
 
 type liteDB struct{ *sqlite.DB }
 
 func (d liteDB) instances() instance.Store  { return d.Instances() }
 func (d liteDB) iamStore() iam.Store        { return d.IAM() }
 func (d liteDB) sealCheck() seal.CheckStore { return d.SealCheck() }
+func (d liteDB) kmsStore() keyservice.Store { return d.KMS() }
 
 // openDB opens the configured store: PostgreSQL when COFFER_DATABASE_URL is
 // set, else the embedded SQLite file in COFFER_DATA_DIR.
@@ -73,6 +81,7 @@ type core struct {
 	seal   *seal.Seal
 	tokens *iam.Tokens
 	iam    *iam.Service
+	kms    *keyservice.Service
 }
 
 // openCore loads the configuration and opens the store and the seal. The
@@ -113,14 +122,30 @@ func (c *core) init(ctx context.Context) error {
 		return err
 	}
 	c.iam = iam.NewService(c.db.iamStore())
+	c.kms = keyservice.New(c.cfg.KMS, c.db.kmsStore(), c.seal)
 	c.tokens, err = iam.OpenTokens(ctx, c.cfg.IAM, c.db.iamStore(), c.seal)
 	return err
 }
 
+// keepers are the KMS drivers by name (COFFER_KMS_DRIVER). Adding a driver
+// is one line here; nothing else names drivers.
+var keepers = map[string]func(c *core) (kms.Keeper, error){
+	"local": func(c *core) (kms.Keeper, error) { return localkms.New(c.kms), nil },
+}
+
 func (c *core) instanceService() (*instance.Service, error) {
+	open, ok := keepers[c.cfg.KMSDriver]
+	if !ok {
+		return nil, errs.E(errs.InvalidArgument, "COFFER_KMS_DRIVER: unknown driver %q", c.cfg.KMSDriver)
+	}
+	keeper, err := open(c)
+	if err != nil {
+		return nil, fmt.Errorf("open KMS driver %s: %w", c.cfg.KMSDriver, err)
+	}
 	hk, err := c.seal.DeriveKey("instance/user-password")
 	if err != nil {
 		return nil, err
 	}
-	return instance.NewService(c.cfg.Instance, c.db.instances(), c.iam, instance.NewHasher(hk)), nil
+	return instance.NewService(c.cfg.Instance, instance.Deps{Store: c.db.instances(), Accounts: c.iam,
+		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: envelope.New(c.cfg.Envelope, keeper, c.seal)}), nil
 }

@@ -13,9 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cofferhq/coffer/internal/dbtest"
+	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/httpapi"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyservice"
+	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
@@ -43,6 +46,8 @@ type Env struct {
 	Tokens    *iam.Tokens
 	Store     instance.Store
 	Instances *instance.Service
+	// KMS is the embedded KMS the server's kmsKeys and KMS API use.
+	KMS *keyservice.Service
 	// Routes are the API listener's registered routes.
 	Routes []*echo.Route
 	// ExpiredToken returns a validly signed token for email that expired an
@@ -66,6 +71,7 @@ func Start(tb testing.TB, k Kind) *Env {
 	var (
 		d        db
 		inst     instance.Store
+		kmsStore keyservice.Store
 		iamStore iam.Store
 		check    seal.CheckStore
 		dump     func(testing.TB) string
@@ -77,7 +83,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		if err != nil {
 			tb.Fatalf("open sqlite: %v", err)
 		}
-		d, inst, iamStore, check = s, s.Instances(), s.IAM(), s.SealCheck()
+		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
 		dump = func(tb testing.TB) string { return dumpSQLite(tb, dir) }
 	case Postgres:
 		url := dbtest.Postgres(tb)
@@ -85,7 +91,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		if err != nil {
 			tb.Fatalf("open postgres: %v", err)
 		}
-		d, inst, iamStore, check = s, s.Instances(), s.IAM(), s.SealCheck()
+		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
 		dump = func(tb testing.TB) string { return dumpPostgres(tb, url) }
 	default:
 		tb.Fatalf("unknown store kind %q", k)
@@ -111,10 +117,14 @@ func Start(tb testing.TB, k Kind) *Env {
 	hk, _ := sl.DeriveKey("instance/user-password")
 	cfg := instance.Config{Regions: []string{Region}, DefaultRegion: Region, MaxUsers: 5, MaxACLs: 5,
 		APIURL: "http://vault.test:8200"}
-	svc := instance.NewService(cfg, inst, iamSvc, instance.NewHasher(hk))
+	kmsSvc := keyservice.New(keyservice.Config{Regions: cfg.Regions, DeletionDelay: time.Hour, DestroyDelay: time.Hour},
+		kmsStore, sl)
+	keeper := localkms.New(kmsSvc)
+	svc := instance.NewService(cfg, instance.Deps{Store: inst, Accounts: iamSvc, Hasher: instance.NewHasher(hk),
+		KMS: keeper, Envelope: envelope.New(envelope.Config{CacheTTL: time.Minute}, keeper, sl)})
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
-	e := httpapi.New(httpapi.Deps{Log: log, Instances: svc, Tokens: tokens,
+	e := httpapi.New(httpapi.Deps{Log: log, Instances: svc, KMS: kmsSvc, Tokens: tokens,
 		Authorizer: iamSvc, DB: d, Registry: reg, Gatherer: reg, BodyLimit: "64K"})
 	srv := httptest.NewServer(e)
 	tb.Cleanup(srv.Close)
@@ -131,7 +141,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		}
 		return tok
 	}
-	return &Env{URL: srv.URL, ExpiredToken: expired, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
+	return &Env{URL: srv.URL, ExpiredToken: expired, KMS: kmsSvc, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
 		Routes: e.Routes()}
 }
 

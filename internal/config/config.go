@@ -12,9 +12,11 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyservice"
 )
 
 // Config is the whole process configuration. Secret fields are tagged
@@ -32,8 +34,14 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"COFFER_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	BodyLimit       string        `env:"COFFER_BODY_LIMIT" envDefault:"1M"`
 
+	// KMSDriver names the KMS that wraps instance keyrings: "local" (the
+	// embedded KMS) is the only one so far.
+	KMSDriver string `env:"COFFER_KMS_DRIVER" envDefault:"local"`
+
 	IAM      iam.Config
 	Instance instance.Config
+	KMS      keyservice.Config
+	Envelope envelope.Config
 }
 
 // Load reads the configuration from the environment, fills derived
@@ -47,6 +55,7 @@ func Load() (*Config, error) {
 		c.Instance.APIURL = "http://" + c.VaultAddr
 	}
 	c.Instance.APIURL = strings.TrimRight(c.Instance.APIURL, "/")
+	c.KMS.Regions = c.Instance.Regions
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -84,6 +93,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.IAM.Validate(); err != nil {
 		return err
+	}
+	if err := c.KMS.Validate(); err != nil {
+		return err
+	}
+	if c.Envelope.CacheTTL < 0 {
+		return errs.E(errs.InvalidArgument, "COFFER_KEYRING_CACHE_TTL must not be negative")
 	}
 	return c.Instance.Validate()
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 	oapimw "github.com/oapi-codegen/echo-middleware"
 
+	"github.com/cofferhq/coffer/internal/httpapi/kmsapi"
 	"github.com/cofferhq/coffer/internal/httpapi/smapi"
-	"github.com/cofferhq/coffer/openapi"
 )
 
 // uuidPattern accepts any 8-4-4-4-12 hex string, as google/uuid does: the
@@ -17,15 +17,31 @@ import (
 // variants, and STACKIT accepts them.
 const uuidPattern = `^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`
 
-// registerControlPlane registers the generated v1 and v2 routes. Each route
-// runs, in order: authentication (401), a strict JSON check and validation against
-// openapi/secretsmanager.yaml (400), authorization by the routes table (403),
-// then the handler.
+// base64Pattern is standard, padded base64 (RFC 4648 section 4), which the
+// KMS API's `format: byte` fields carry; kin-openapi's own check is looser.
+const base64Pattern = `^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$`
+
+// registerControlPlane registers the generated routes of both REST
+// contracts: the Secrets Manager (v1 and v2) and the KMS v1. Each route
+// runs, in order: authentication (401), a strict JSON check and validation
+// against its OpenAPI document (400), authorization by the routes table
+// (403), then the handler.
 func registerControlPlane(e *echo.Echo, d Deps) {
-	spec, err := smapi.GetSwagger()
+	sm, err := smapi.GetSwagger()
 	if err != nil {
-		panic("embedded OpenAPI spec does not load: " + err.Error()) // a build defect, caught by tests
+		panic("embedded Secrets Manager spec does not load: " + err.Error()) // a build defect, caught by tests
 	}
+	smapi.RegisterHandlers(chain(e, d, sm), smapi.NewStrictHandler(&controlPlane{svc: d.Instances}, nil))
+	km, err := kmsapi.GetSwagger()
+	if err != nil {
+		panic("embedded KMS spec does not load: " + err.Error())
+	}
+	kmsapi.RegisterHandlers(chain(e, d, km), kmsapi.NewStrictHandler(&kmsAPI{svc: d.KMS}, nil))
+}
+
+// chain returns a router that gives each route the control plane's
+// middleware, validating requests against spec.
+func chain(e *echo.Echo, d Deps, spec *openapi3.T) routeMiddleware {
 	spec.Servers = nil
 	validate := oapimw.OapiRequestValidatorWithOptions(spec, &oapimw.Options{
 		Options: openapi3filter.Options{
@@ -36,6 +52,7 @@ func registerControlPlane(e *echo.Echo, d Deps) {
 			SchemaValidationOptions: []openapi3.SchemaValidationOption{
 				openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(uuidPattern)),
 				openapi3.WithStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail)),
+				openapi3.WithStringFormatValidator("byte", openapi3.NewRegexpFormatValidator(base64Pattern)),
 			},
 		},
 		ErrorHandler: func(_ echo.Context, err *echo.HTTPError) error {
@@ -48,12 +65,11 @@ func registerControlPlane(e *echo.Echo, d Deps) {
 			return echo.NewHTTPError(http.StatusBadRequest, "invalid request")
 		},
 	})
-	r := routeMiddleware{e: e, mw: []echo.MiddlewareFunc{authenticate(d.Tokens), strictJSON, validate, authorize(d.Authorizer)}}
-	smapi.RegisterHandlers(r, smapi.NewStrictHandler(&controlPlane{svc: d.Instances}, nil))
+	return routeMiddleware{e: e, mw: []echo.MiddlewareFunc{authenticate(d.Tokens), strictJSON, validate, authorize(d.Authorizer)}}
 }
 
-func serveSpec(c echo.Context) error {
-	return c.Blob(http.StatusOK, "application/yaml", openapi.SecretsManagerYAML)
+func serveSpec(doc []byte) echo.HandlerFunc {
+	return func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", doc) }
 }
 
 // routeMiddleware is an smapi.EchoRouter that adds middleware to each route

@@ -29,7 +29,42 @@ var routePermissions = map[string]string{
 	"GET /v1/projects/:projectId/instances/:instanceId/acls/:aclId":      iam.PermInstanceGet,
 	"PUT /v1/projects/:projectId/instances/:instanceId/acls/:aclId":      iam.PermInstanceUpdate,
 	"DELETE /v1/projects/:projectId/instances/:instanceId/acls/:aclId":   iam.PermInstanceUpdate,
+
+	// KMS v1: reads need kms.keyring.get, changes kms.keyring.update, as the
+	// STACKIT spec's x-stackit-authorization says; using a key needs kms.key.use.
+	"GET " + kmsRings:                                    iam.PermKeyRingList,
+	"POST " + kmsRings:                                   iam.PermKeyRingCreate,
+	"GET " + kmsRing:                                     iam.PermKeyRingGet,
+	"DELETE " + kmsRing:                                  iam.PermKeyRingDelete,
+	"GET " + kmsRing + "/keys":                           iam.PermKeyRingGet,
+	"POST " + kmsRing + "/keys":                          iam.PermKeyRingUpdate,
+	"GET " + kmsKey:                                      iam.PermKeyRingGet,
+	"DELETE " + kmsKey:                                   iam.PermKeyRingUpdate,
+	"POST " + kmsKey + "/import":                         iam.PermKeyRingUpdate,
+	"POST " + kmsKey + "/restore":                        iam.PermKeyRingUpdate,
+	"POST " + kmsKey + "/rotate":                         iam.PermKeyRingUpdate,
+	"GET " + kmsKey + "/versions":                        iam.PermKeyRingGet,
+	"GET " + kmsVersion:                                  iam.PermKeyRingGet,
+	"POST " + kmsVersion + "/disable":                    iam.PermKeyRingUpdate,
+	"POST " + kmsVersion + "/enable":                     iam.PermKeyRingUpdate,
+	"POST " + kmsVersion + "/destroy":                    iam.PermKeyRingUpdate,
+	"POST " + kmsVersion + "/restore":                    iam.PermKeyRingUpdate,
+	"POST " + kmsVersion + "/encrypt":                    iam.PermKeyUse,
+	"POST " + kmsVersion + "/decrypt":                    iam.PermKeyUse,
+	"POST " + kmsVersion + "/sign":                       iam.PermKeyUse,
+	"POST " + kmsVersion + "/verify":                     iam.PermKeyUse,
+	"GET " + kmsRing + "/wrappingkeys":                   iam.PermKeyRingGet,
+	"POST " + kmsRing + "/wrappingkeys":                  iam.PermKeyRingUpdate,
+	"GET " + kmsRing + "/wrappingkeys/:wrappingKeyId":    iam.PermKeyRingGet,
+	"DELETE " + kmsRing + "/wrappingkeys/:wrappingKeyId": iam.PermKeyRingUpdate,
 }
+
+const (
+	kmsRings   = "/v1/projects/:projectId/regions/:regionId/keyrings"
+	kmsRing    = kmsRings + "/:keyRingId"
+	kmsKey     = kmsRing + "/keys/:keyId"
+	kmsVersion = kmsKey + "/versions/:versionNumber"
+)
 
 // publicRoutes need no token.
 var publicRoutes = map[string]bool{
@@ -38,6 +73,7 @@ var publicRoutes = map[string]bool{
 	"GET /metrics":                     true,
 	"GET /.well-known/jwks.json":       true,
 	"GET /openapi/secretsmanager.yaml": true,
+	"GET /openapi/kms.yaml":            true,
 }
 
 const v2Regional = "/v2/projects/:projectId/regions/:regionId/"
@@ -45,6 +81,9 @@ const v2Regional = "/v2/projects/:projectId/regions/:regionId/"
 // routePermission returns the permission that method on the route template
 // path needs, and whether the route is declared at all.
 func routePermission(method, path string) (string, bool) {
+	if p, ok := routePermissions[method+" "+path]; ok {
+		return p, true
+	}
 	if rest, ok := strings.CutPrefix(path, v2Regional); ok {
 		path = "/v1/projects/:projectId/" + rest
 	}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyservice"
+	"github.com/cofferhq/coffer/openapi"
 )
 
 // Pinger reports whether the database is reachable.
@@ -29,6 +31,7 @@ type Pinger interface {
 type Deps struct {
 	Log       *slog.Logger
 	Instances *instance.Service
+	KMS       *keyservice.Service
 	Tokens    interface {
 		Verifier
 		JWKS() map[string][]iam.JWK
@@ -42,8 +45,13 @@ type Deps struct {
 	BodyLimit string
 }
 
-// New returns the API listener's handler.
+// New returns the API listener's handler. It panics when a dependency is
+// missing: a wiring defect must stop start-up, not fail requests later.
 func New(d Deps) *echo.Echo {
+	if d.Log == nil || d.Instances == nil || d.KMS == nil || d.Tokens == nil || d.Authorizer == nil ||
+		d.DB == nil || d.Registry == nil || d.Gatherer == nil {
+		panic("httpapi.New: missing dependency")
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = echo.ExtractIPDirect() // never trust X-Forwarded-For from clients
@@ -57,7 +65,8 @@ func New(d Deps) *echo.Echo {
 	e.GET("/readyz", readyz(d.DB))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
 	e.GET("/.well-known/jwks.json", func(c echo.Context) error { return c.JSON(http.StatusOK, d.Tokens.JWKS()) })
-	e.GET("/openapi/secretsmanager.yaml", serveSpec)
+	e.GET("/openapi/secretsmanager.yaml", serveSpec(openapi.SecretsManagerYAML))
+	e.GET("/openapi/kms.yaml", serveSpec(openapi.KMSYAML))
 
 	registerControlPlane(e, d)
 	return e

@@ -99,3 +99,21 @@ func (s *Service) holdsAny(ctx context.Context, email, projectID string, match f
 	}
 	return false, nil
 }
+
+// CheckKeyUse returns nil when the service account email may use KMS keys of
+// projectID (it holds a role with kms.key.use there), else
+// errs.PermissionDenied naming the rule. A kmsKey whose key lives in another
+// project than the instance needs this, so one project cannot put another
+// project's key to work without a grant there.
+func (s *Service) CheckKeyUse(ctx context.Context, projectID, email string) error {
+	ok, err := s.holdsAny(ctx, email, projectID, func(role string) bool { return RoleGrants(role, PermKeyUse) })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errs.E(errs.PermissionDenied,
+			"kmsKey.serviceAccountEmail: %s may not use keys of project %s (needs %s or %s there, as the key is in another project)",
+			email, projectID, RoleKMSUser, RoleOwner)
+	}
+	return nil
+}

@@ -8,15 +8,27 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
+	"github.com/cofferhq/coffer/internal/kms"
 )
 
-// AccountChecker enforces the kmsKey service-account rule (DESIGN.md, rule 4):
-// the account must belong to the instance's project and hold
-// secrets-manager.reader or secrets-manager.admin there. It returns
-// errs.PermissionDenied naming the rule when it does not.
+// AccountChecker enforces the kmsKey service-account rules. Both return
+// errs.PermissionDenied naming the rule.
 type AccountChecker interface {
+	// CheckKMSServiceAccount (DESIGN.md, rule 4): the account belongs to the
+	// instance's project and holds secrets-manager.reader or .admin there.
 	CheckKMSServiceAccount(ctx context.Context, projectID, email string) error
+	// CheckKeyUse: the account may use KMS keys of projectID. Required when
+	// the key lives in another project than the instance, so nobody can put
+	// another project's key to work without that project's consent.
+	CheckKeyUse(ctx context.Context, projectID, email string) error
+}
+
+// Encrypter provisions and rewraps instance keyrings (the envelope).
+type Encrypter interface {
+	Provision(ctx context.Context, instanceID string, key *kms.KeyRef) (wrappedKeyring, wrappedFallback []byte, err error)
+	Rewrap(ctx context.Context, k envelope.Keys, newKey *kms.KeyRef) ([]byte, error)
 }
 
 // Service implements the control plane's rules over a Store. It is safe for
@@ -26,12 +38,23 @@ type Service struct {
 	store    Store
 	accounts AccountChecker
 	hasher   *Hasher
+	keys     kms.Keeper // describes kmsKeys (rules 2 and 3)
+	enc      Encrypter
 	now      func() time.Time
 }
 
+// Deps are the Service's collaborators.
+type Deps struct {
+	Store    Store
+	Accounts AccountChecker
+	Hasher   *Hasher
+	KMS      kms.Keeper
+	Envelope Encrypter
+}
+
 // NewService returns a Service. cfg must have passed Validate.
-func NewService(cfg Config, st Store, accounts AccountChecker, h *Hasher) *Service {
-	return &Service{cfg: cfg, store: st, accounts: accounts, hasher: h,
+func NewService(cfg Config, d Deps) *Service {
+	return &Service{cfg: cfg, store: d.Store, accounts: d.Accounts, hasher: d.Hasher, keys: d.KMS, enc: d.Envelope,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
@@ -95,7 +118,13 @@ func (s *Service) CreateInstance(ctx context.Context, sc Scope, spec Spec) (*Ins
 	}
 	now := s.now()
 	in := &Instance{ID: uuid.NewString(), ProjectID: sc.ProjectID, RegionID: sc.RegionID, Name: spec.Name,
-		State: StateActive, KMSKey: spec.KMSKey, CreationStartDate: now, CreationFinishedDate: now}
+		State: StateActive, KMSKey: spec.KMSKey, CreationStartDate: now}
+	var err error
+	in.WrappedKeyring, in.WrappedFallbackKey, err = s.enc.Provision(ctx, in.ID, keyRef(spec.KMSKey))
+	if err != nil {
+		return nil, fmt.Errorf("provision keyring: %w", err)
+	}
+	in.CreationFinishedDate = s.now()
 	if err := s.store.CreateInstance(ctx, in); err != nil {
 		return nil, fmt.Errorf("create instance: %w", err)
 	}
@@ -133,12 +162,62 @@ func (s *Service) UpdateInstance(ctx context.Context, sc Scope, id string, spec 
 		return nil, err
 	}
 	in.UpdateStartDate = s.now()
+	if err := s.rekey(ctx, in, spec.KMSKey); err != nil {
+		return nil, err
+	}
 	in.Name, in.KMSKey = spec.Name, spec.KMSKey
 	in.UpdateFinishedDate = s.now()
 	if err := s.store.UpdateInstance(ctx, in); err != nil {
 		return nil, fmt.Errorf("update instance: %w", err)
 	}
 	return in, nil
+}
+
+// rekey rewraps in's keyring under next when the kmsKey changes: the new
+// wrapped keyring is stored by the same UpdateInstance that stores next, so
+// the switch is atomic and no secret value is rewritten. An instance without
+// a keyring (created before envelope encryption) gets one.
+func (s *Service) rekey(ctx context.Context, in *Instance, next *KMSKey) error {
+	if len(in.WrappedKeyring) == 0 {
+		w, fb, err := s.enc.Provision(ctx, in.ID, keyRef(next))
+		if err != nil {
+			return fmt.Errorf("provision keyring: %w", err)
+		}
+		in.WrappedKeyring, in.WrappedFallbackKey = w, fb
+		return nil
+	}
+	if sameKey(in.KMSKey, next) {
+		return nil
+	}
+	w, err := s.enc.Rewrap(ctx, Keys(in), keyRef(next))
+	if errs.Is(err, errs.FailedPrecondition) {
+		return errs.Wrap(errs.FailedPrecondition, err,
+			"kmsKey: cannot rewrap the instance's keyring: its current key version cannot unwrap it (is it still active?)")
+	}
+	if err != nil {
+		return fmt.Errorf("rewrap keyring: %w", err) // e.g. Unavailable: the KMS is down
+	}
+	in.WrappedKeyring = w
+	return nil
+}
+
+func sameKey(a, b *KMSKey) bool {
+	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// keyRef converts a kmsKey to the KMS's reference; nil stays nil.
+func keyRef(k *KMSKey) *kms.KeyRef {
+	if k == nil {
+		return nil
+	}
+	r := kms.KeyRef(*k)
+	return &r
+}
+
+// Keys returns what the envelope needs to seal and open in's values.
+func Keys(in *Instance) envelope.Keys {
+	return envelope.Keys{InstanceID: in.ID, KMSKey: keyRef(in.KMSKey), WrappedKeyring: in.WrappedKeyring,
+		WrappedFallbackKey: in.WrappedFallbackKey}
 }
 
 // DeleteInstance deletes the instance with its users and ACLs.
@@ -149,9 +228,9 @@ func (s *Service) DeleteInstance(ctx context.Context, sc Scope, id string) error
 	return s.store.DeleteInstance(ctx, sc.ProjectID, sc.RegionID, id)
 }
 
-// validateSpec checks the name and the kmsKey rules that need no KMS, in the
-// order of DESIGN.md: region, then the key reference's shape, then the
-// service account (403).
+// validateSpec checks the name and the kmsKey rules in the order of
+// DESIGN.md: region; the key's shape and existence in its project; its
+// purpose and version state; then the service account (403).
 func (s *Service) validateSpec(ctx context.Context, sc Scope, spec Spec) error {
 	if err := s.checkScope(sc); err != nil {
 		return err
@@ -180,5 +259,36 @@ func (s *Service) validateSpec(ctx context.Context, sc Scope, spec Spec) error {
 	if err := validateEmail("kmsKey.serviceAccountEmail", k.ServiceAccountEmail); err != nil {
 		return err
 	}
-	return s.accounts.CheckKMSServiceAccount(ctx, sc.ProjectID, k.ServiceAccountEmail)
+	if err := s.checkKey(ctx, k); err != nil {
+		return err
+	}
+	if err := s.accounts.CheckKMSServiceAccount(ctx, sc.ProjectID, k.ServiceAccountEmail); err != nil {
+		return err
+	}
+	if k.ProjectID != sc.ProjectID {
+		return s.accounts.CheckKeyUse(ctx, k.ProjectID, k.ServiceAccountEmail)
+	}
+	return nil
+}
+
+// checkKey applies rules 2 and 3: the key version exists in the named
+// project, is for symmetric encryption, and is usable.
+func (s *Service) checkKey(ctx context.Context, k *KMSKey) error {
+	info, err := s.keys.Describe(ctx, *keyRef(k))
+	if errs.Is(err, errs.NotFound) {
+		return errs.E(errs.InvalidArgument, "kmsKey: %s", errs.Message(err))
+	}
+	if err != nil {
+		return fmt.Errorf("describe kmsKey: %w", err)
+	}
+	switch {
+	case info.Purpose != kms.PurposeSymmetricEncryptDecrypt:
+		return errs.E(errs.InvalidArgument, "kmsKey.keyId: the key's purpose is %s; a kmsKey must be %s",
+			info.Purpose, kms.PurposeSymmetricEncryptDecrypt)
+	case info.KeyDeleted:
+		return errs.E(errs.InvalidArgument, "kmsKey.keyId: the key is scheduled for deletion")
+	case info.VersionState != kms.VersionActive:
+		return errs.E(errs.InvalidArgument, "kmsKey.keyVersion: version %d is %s, not active", k.KeyVersion, info.VersionState)
+	}
+	return nil
 }

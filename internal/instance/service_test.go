@@ -4,10 +4,16 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyring"
+	"github.com/cofferhq/coffer/internal/keyservice"
+	"github.com/cofferhq/coffer/internal/kms/localkms"
+	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
 )
 
@@ -23,6 +29,10 @@ type fixture struct {
 	svc    *instance.Service
 	store  instance.Store
 	hasher *instance.Hasher
+	kms    *keyservice.Service
+	env    *envelope.Envelope
+	// ring and keys are the embedded KMS objects the kmsKeys below name.
+	ring, keyA, keyB, signKey string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -45,17 +55,40 @@ func newFixture(t *testing.T) *fixture {
 	h := instance.NewHasher([]byte("0123456789abcdef0123456789abcdef"))
 	cfg := instance.Config{Regions: []string{"eu01", "eu02"}, DefaultRegion: "eu01", MaxUsers: 3, MaxACLs: 3,
 		APIURL: "http://vault"}
-	return &fixture{svc: instance.NewService(cfg, db.Instances(), accounts, h), store: db.Instances(), hasher: h}
+	rk, _ := seal.NewRootKey()
+	sl, _ := seal.New(rk)
+	ks := keyservice.New(keyservice.Config{Regions: cfg.Regions, DeletionDelay: time.Hour, DestroyDelay: time.Hour}, db.KMS(), sl)
+	keeper := localkms.New(ks)
+	env := envelope.New(envelope.Config{CacheTTL: time.Minute}, keeper, sl)
+	f := &fixture{store: db.Instances(), hasher: h, kms: ks, env: env,
+		svc: instance.NewService(cfg, instance.Deps{Store: db.Instances(), Accounts: accounts, Hasher: h, KMS: keeper, Envelope: env})}
+	ksc := keyservice.Scope{ProjectID: project, RegionID: region}
+	ring, err := ks.CreateKeyRing(ctx, ksc, "ring", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.ring = ring.ID
+	mk := func(alg keyring.Algorithm) string {
+		k, err := ks.CreateKey(ctx, ksc, ring.ID, keyservice.KeySpec{DisplayName: "k", Algorithm: alg,
+			Purpose: alg.Purpose(), Protection: "software"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.ID
+	}
+	f.keyA, f.keyB, f.signKey = mk(keyring.AES256GCM), mk(keyring.AES256GCM), mk(keyring.ECDSAP256SHA256)
+	return f
 }
 
-func key() *instance.KMSKey {
+func (f *fixture) key() *instance.KMSKey {
 	return &instance.KMSKey{RegionID: region, ProjectID: project, ServiceAccountEmail: "reader@example.com",
-		KeyRingID: "11111111-1111-1111-1111-111111111111", KeyID: "22222222-2222-2222-2222-222222222222", KeyVersion: 1}
+		KeyRingID: f.ring, KeyID: f.keyA, KeyVersion: 1}
 }
 
 func TestCreateInstanceRules(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
+	key := f.key
 	mod := func(m func(k *instance.KMSKey)) *instance.KMSKey { k := key(); m(k); return k }
 	cases := []struct {
 		name     string
@@ -85,6 +118,19 @@ func TestCreateInstanceRules(t *testing.T) {
 			errs.PermissionDenied, "kmsKey.serviceAccountEmail"},
 		{"account of another project", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.ServiceAccountEmail = "elsewhere@example.com" })},
 			errs.PermissionDenied, "kmsKey.serviceAccountEmail"},
+		{"unknown key ring", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.KeyRingID = other })},
+			errs.InvalidArgument, "key ring"},
+		{"project mismatch", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.ProjectID = other })},
+			errs.InvalidArgument, "project mismatch"},
+		{"unknown key", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.KeyID = other })},
+			errs.InvalidArgument, "key " + other + " not found"},
+		{"unknown version", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.KeyVersion = 9 })},
+			errs.InvalidArgument, "version 9"},
+		{"signing key", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) { k.KeyID = f.signKey })},
+			errs.InvalidArgument, "purpose"},
+		{"key checked before account", sc, instance.Spec{Name: "a", KMSKey: mod(func(k *instance.KMSKey) {
+			k.KeyID, k.ServiceAccountEmail = other, "ghost@example.com"
+		})}, errs.InvalidArgument, "not found"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,13 +158,17 @@ func TestCreateInstanceRules(t *testing.T) {
 
 func TestUpdateInstanceReplacesKMSKey(t *testing.T) {
 	f := newFixture(t)
+	key := f.key
 	ctx := context.Background()
 	in, err := f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a", KMSKey: key()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := f.kms.RotateKey(ctx, keyservice.Scope{ProjectID: project, RegionID: region}, f.ring, f.keyB); err != nil {
+		t.Fatal(err)
+	}
 	k2 := key()
-	k2.KeyID, k2.KeyVersion = "33333333-3333-3333-3333-333333333333", 2
+	k2.KeyID, k2.KeyVersion = f.keyB, 2
 	if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "b", KMSKey: k2}); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +192,70 @@ func TestUpdateInstanceReplacesKMSKey(t *testing.T) {
 	}
 	if _, err := f.svc.Instance(ctx, instance.Scope{ProjectID: project, RegionID: "eu02"}, in.ID); errs.KindOf(err) != errs.NotFound {
 		t.Errorf("instance visible from another region: %v", err)
+	}
+}
+
+// TestKeyringFollowsKMSKey seals a value, switches the kmsKey, removes it,
+// and checks the value stays readable while the keyring is rewrapped each
+// time (O(1): the value itself is never rewritten).
+func TestKeyringFollowsKMSKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, err := f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a", KMSKey: f.key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aad := []byte("kv/secret/v1")
+	sealed, err := f.env.Seal(ctx, instance.Keys(in), aad, []byte("canary-value"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2 := f.key()
+	k2.KeyID = f.keyB
+	prev := in.WrappedKeyring
+	for _, next := range []*instance.KMSKey{k2, nil, f.key()} {
+		if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "a", KMSKey: next}); err != nil {
+			t.Fatalf("switch to %+v: %v", next, err)
+		}
+		cur, _ := f.store.InstanceByID(ctx, in.ID)
+		if string(cur.WrappedKeyring) == string(prev) {
+			t.Errorf("switch to %+v did not rewrap the keyring", next)
+		}
+		prev = cur.WrappedKeyring
+		got, err := f.env.Open(ctx, instance.Keys(cur), aad, sealed)
+		if err != nil || string(got) != "canary-value" {
+			t.Fatalf("after switch to %+v: Open = %q, %v", next, got, err)
+		}
+		if _, err := f.env.Open(ctx, instance.Keys(cur), []byte("kv/other/v1"), sealed); errs.KindOf(err) != errs.InvalidArgument {
+			t.Errorf("a value moved to another place opened: %v", err)
+		}
+	}
+	// A disabled current key version blocks switching away (the keyring could not be unwrapped).
+	ksc := keyservice.Scope{ProjectID: project, RegionID: region}
+	if err := f.kms.DisableVersion(ctx, ksc, f.ring, f.keyA, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "a"}); err == nil {
+		t.Error("switching away from a disabled key version succeeded")
+	}
+}
+
+func TestCrossProjectKeyNeedsKeyUse(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// A key in project "other", named by an account of project that holds no role there.
+	osc := keyservice.Scope{ProjectID: other, RegionID: region}
+	ring, _ := f.kms.CreateKeyRing(ctx, osc, "theirs", "")
+	k, err := f.kms.CreateKey(ctx, osc, ring.ID, keyservice.KeySpec{DisplayName: "k", Algorithm: keyring.AES256GCM,
+		Purpose: keyring.SymmetricEncryptDecrypt, Protection: "software"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kk := &instance.KMSKey{RegionID: region, ProjectID: other, ServiceAccountEmail: "reader@example.com",
+		KeyRingID: ring.ID, KeyID: k.ID, KeyVersion: 1}
+	_, err = f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a", KMSKey: kk})
+	if errs.KindOf(err) != errs.PermissionDenied || !strings.Contains(errs.Message(err), "may not use keys of project") {
+		t.Fatalf("cross-project key without a grant = %v, want PermissionDenied", err)
 	}
 }
 

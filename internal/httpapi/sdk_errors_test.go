@@ -13,6 +13,7 @@ import (
 	sm "github.com/stackitcloud/stackit-sdk-go/services/secretsmanager/v1api"
 
 	"github.com/cofferhq/coffer/internal/apitest"
+	"github.com/cofferhq/coffer/internal/httpapi/smclient"
 	"github.com/cofferhq/coffer/internal/iam"
 )
 
@@ -47,10 +48,10 @@ func TestSDKErrors(t *testing.T) {
 		noRole := "kms-only-" + p.id[:8] + "@example.com" // a service account of p without a secrets-manager role
 		env.Token(t, p.id, noRole, iam.RoleKMSReader)
 		keyWith := func(email string) *sm.KmsKeyPayload {
-			return &sm.KmsKeyPayload{KeyRingId: seedKeyRing, KeyId: seedKeyA, KeyVersion: 1, ServiceAccountEmail: email}
+			return &sm.KmsKeyPayload{KeyRingId: p.keys.Ring, KeyId: p.keys.KeyA, KeyVersion: 1, ServiceAccountEmail: email}
 		}
 
-		inst := p.createInstance(t, "target", p.key(seedKeyA, 1)).Id
+		inst := p.createInstance(t, "target", p.key(p.keys.KeyA, 1)).Id
 		user := p.createUser(t, inst, "existing", false).Id
 		acl := p.createACL(t, inst, "10.0.0.0/24").Id
 		p.createACL(t, inst, "10.0.1.0/24")
@@ -97,7 +98,7 @@ func TestSDKErrors(t *testing.T) {
 			}, http.StatusBadRequest, "name"},
 			{"UpdateInstance keyVersion 0", func(ctx context.Context) error {
 				return p.api.UpdateInstance(ctx, p.id, inst).
-					UpdateInstancePayload(sm.UpdateInstancePayload{Name: "target", KmsKey: p.key(seedKeyB, 0)}).Execute()
+					UpdateInstancePayload(sm.UpdateInstancePayload{Name: "target", KmsKey: p.key(p.keys.KeyB, 0)}).Execute()
 			}, http.StatusBadRequest, "keyVersion"},
 			// 401
 			{"invalid token", func(ctx context.Context) error { _, err := badToken.ListInstances(ctx, p.id).Execute(); return err }, http.StatusUnauthorized, "token"},
@@ -247,7 +248,7 @@ func TestSDKNULBytesAreBadRequest(t *testing.T) {
 		inst := p.createInstance(t, "nul", nil).Id
 		user := p.createUser(t, inst, "before", false)
 		nul := "a\x00b"
-		key := p.key(seedKeyA, 1)
+		key := p.key(p.keys.KeyA, 1)
 		key.ServiceAccountEmail = "a\x00b@example.com"
 		for _, tc := range []struct {
 			name string
@@ -269,6 +270,124 @@ func TestSDKNULBytesAreBadRequest(t *testing.T) {
 		}
 		if got := p.listUsers(t, inst); len(got) != 1 || got[0].Description != "before" {
 			t.Errorf("users after rejected calls = %+v, want only the original one", got)
+		}
+	})
+}
+
+// TestSDKKMSKeyRules sends, through the SDK (the v1 form), a kmsKey that
+// breaks each kmsKey rule in turn, on create and on update: each call is
+// its own 4xx naming the field and the rule, and changes nothing.
+func TestSDKKMSKeyRules(t *testing.T) {
+	t.Parallel()
+	forEachStoreKind(t, func(t *testing.T, env *apitest.Env) {
+		p := newSDKProject(t, env)
+		f := newKMSRuleFixture(t, env, p.id, p.kmsSA, p.keys)
+		target := p.createInstance(t, "target", p.key(p.keys.KeyA, 1))
+		n := 0
+		for _, tc := range f.cases {
+			if tc.v2Only() {
+				continue
+			}
+			n++
+			t.Run(tc.name, func(t *testing.T) {
+				key := &sm.KmsKeyPayload{KeyRingId: tc.ring, KeyId: tc.key, KeyVersion: tc.version, ServiceAccountEmail: tc.sa}
+				_, err := p.api.CreateInstance(t.Context(), p.id).
+					CreateInstancePayload(sm.CreateInstancePayload{Name: "rejected", KmsKey: key}).Execute()
+				if msg := wantAPIError(t, err, tc.status); !strings.Contains(msg, tc.mention) {
+					t.Errorf("CreateInstance: message %q does not contain %q", msg, tc.mention)
+				}
+				err = p.api.UpdateInstance(t.Context(), p.id, target.Id).
+					UpdateInstancePayload(sm.UpdateInstancePayload{Name: "rejected", KmsKey: key}).Execute()
+				if msg := wantAPIError(t, err, tc.status); !strings.Contains(msg, tc.mention) {
+					t.Errorf("UpdateInstance: message %q does not contain %q", msg, tc.mention)
+				}
+				if diff := cmp.Diff(target, p.getInstance(t, target.Id), sdkInstanceOpts); diff != "" {
+					t.Errorf("a rejected update changed the instance (-before +after):\n%s", diff)
+				}
+			})
+		}
+		if n < 10 {
+			t.Fatalf("only %d v1 cases ran", n)
+		}
+
+		// A key of another project, through v1: only an update that keeps
+		// the key ring can name it (the key keeps its projectId). The new
+		// service account must hold kms.user in the key's project as well.
+		granted := "kms-granted-" + p.id[:8] + "@example.com"
+		env.Token(t, p.id, granted, iam.RoleSecretsManagerReader)
+		env.Token(t, f.elsewhere, granted, iam.RoleKMSUser)
+		v2 := v2Client(t, env, p.token)
+		cr, err := v2.CreateInstanceV2WithResponse(t.Context(), uuid.MustParse(p.id), apitest.Region,
+			smclient.CreateInstancePayloadV2{Name: "foreign", KmsKey: &smclient.KmsKey{ProjectId: new(uuid.MustParse(f.elsewhere)),
+				ServiceAccountEmail: granted, KeyRingId: uuid.MustParse(f.foreign.Ring), KeyId: uuid.MustParse(f.foreign.KeyA), KeyVersion: 1}})
+		foreign := p.getInstance(t, wantV2Status(t, "CreateInstanceV2 with another project's key", cr, err, http.StatusCreated).JSON201.Id.String())
+		t.Run("another project's key without kms.user there", func(t *testing.T) {
+			key := *foreign.KmsKey
+			key.ServiceAccountEmail = p.kmsSA // secrets-manager.reader here, nothing in elsewhere
+			err := p.api.UpdateInstance(t.Context(), p.id, foreign.Id).
+				UpdateInstancePayload(sm.UpdateInstancePayload{Name: "foreign", KmsKey: &key}).Execute()
+			want := fmt.Sprintf("kmsKey.serviceAccountEmail: %s may not use keys of project %s", p.kmsSA, f.elsewhere)
+			if msg := wantAPIError(t, err, http.StatusForbidden); !strings.Contains(msg, want) {
+				t.Errorf("message %q does not contain %q", msg, want)
+			}
+			if diff := cmp.Diff(foreign, p.getInstance(t, foreign.Id), sdkInstanceOpts); diff != "" {
+				t.Errorf("a rejected update changed the instance (-before +after):\n%s", diff)
+			}
+		})
+		// Positive control: the granted account may rename it through v1.
+		if err := p.api.UpdateInstance(t.Context(), p.id, foreign.Id).
+			UpdateInstancePayload(sm.UpdateInstancePayload{Name: "foreign2", KmsKey: foreign.KmsKey}).Execute(); err != nil {
+			t.Errorf("v1 rename keeping another project's key: %v", err)
+		}
+
+		l, err := p.api.ListInstances(t.Context(), p.id).Execute()
+		if err != nil || len(l.Instances) != 2 {
+			t.Errorf("ListInstances = %+v, %v; want only the target and the foreign instance", l, err)
+		}
+	})
+}
+
+// TestSDKSwitchAwayFromUnusableKey: an instance whose current key version
+// became unusable cannot switch to another key or drop its key (409: the
+// old key cannot unwrap the keyring), nor keep it (rule 3, 400); nothing
+// changes. Once the key is usable again, the switch works.
+func TestSDKSwitchAwayFromUnusableKey(t *testing.T) {
+	t.Parallel()
+	forEachStoreKind(t, func(t *testing.T, env *apitest.Env) {
+		for _, b := range kmsBreakages {
+			t.Run(b.name, func(t *testing.T) {
+				p := newSDKProject(t, env)
+				in := p.createInstance(t, "switch", p.key(p.keys.KeyA, 1))
+				b.apply(t, env, p.id, p.keys.Ring, p.keys.KeyA, 1)
+				for _, tc := range []struct {
+					name   string
+					key    *sm.KmsKeyPayload
+					status int
+					want   string
+				}{
+					{"switch to another key", p.key(p.keys.KeyB, 2), http.StatusConflict, "kmsKey: cannot rewrap"},
+					{"remove by omission", nil, http.StatusConflict, "kmsKey: cannot rewrap"},
+					{"keep the unusable key", p.key(p.keys.KeyA, 1), http.StatusBadRequest, b.rule3},
+				} {
+					err := p.api.UpdateInstance(t.Context(), p.id, in.Id).
+						UpdateInstancePayload(sm.UpdateInstancePayload{Name: "renamed", KmsKey: tc.key}).Execute()
+					if msg := wantAPIError(t, err, tc.status); !strings.Contains(msg, tc.want) {
+						t.Errorf("%s: message %q does not contain %q", tc.name, msg, tc.want)
+					}
+					if diff := cmp.Diff(in, p.getInstance(t, in.Id), sdkInstanceOpts); diff != "" {
+						t.Errorf("%s: the failed update changed the instance (-before +after):\n%s", tc.name, diff)
+					}
+				}
+				b.undo(t, env, p.id, p.keys.Ring, p.keys.KeyA, 1)
+				err := p.api.UpdateInstance(t.Context(), p.id, in.Id).
+					UpdateInstancePayload(sm.UpdateInstancePayload{Name: "renamed", KmsKey: p.key(p.keys.KeyB, 2)}).Execute()
+				if err != nil {
+					t.Fatalf("switch after the key is usable again: %v", err)
+				}
+				if got := p.getInstance(t, in.Id); got.Name != "renamed" || !cmp.Equal(got.KmsKey, p.key(p.keys.KeyB, 2), sdkInstanceOpts) {
+					t.Errorf("after the switch: %+v, want renamed with key B v2", got)
+				}
+			})
 		}
 	})
 }

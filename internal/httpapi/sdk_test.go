@@ -19,13 +19,6 @@ import (
 	"github.com/cofferhq/coffer/internal/iam"
 )
 
-// The seed's KMS key UUIDs (shared/reference/seeds/000_dbac8a0bd78e408d.txt).
-const (
-	seedKeyRing = "11111111-1111-1111-1111-111111111111"
-	seedKeyA    = "22222222-2222-2222-2222-222222222222"
-	seedKeyB    = "33333333-3333-3333-3333-333333333333"
-)
-
 // forEachStoreKind runs f as a parallel subtest per store kind, each on a server
 // over a fresh store of that kind.
 func forEachStoreKind(t *testing.T, f func(t *testing.T, env *apitest.Env)) {
@@ -48,6 +41,9 @@ type sdkProject struct {
 	// kmsSA is a service account of the project holding secrets-manager.reader,
 	// which the kmsKey rules accept.
 	kmsSA string
+	// keys are embedded-KMS keys of the project (the seed's key ring with
+	// keys A and B, which the seed names by placeholder UUIDs).
+	keys apitest.KMSKeys
 }
 
 func newSDKProject(t *testing.T, env *apitest.Env) *sdkProject {
@@ -57,6 +53,7 @@ func newSDKProject(t *testing.T, env *apitest.Env) *sdkProject {
 	p.token = env.Token(t, id, "owner-"+id[:8]+"@example.com", iam.RoleOwner)
 	p.api = sdkAPI(t, env, p.token)
 	env.Token(t, id, p.kmsSA, iam.RoleSecretsManagerReader)
+	p.keys = env.CreateKMSKeys(t, id)
 	return p
 }
 
@@ -89,8 +86,9 @@ func (p *sdkProject) getInstance(t *testing.T, id string) *sm.Instance {
 	return in
 }
 
+// key is a kmsKey naming version of keyID in the project's key ring.
 func (p *sdkProject) key(keyID string, version int64) *sm.KmsKeyPayload {
-	return &sm.KmsKeyPayload{KeyRingId: seedKeyRing, KeyId: keyID, KeyVersion: version, ServiceAccountEmail: p.kmsSA}
+	return &sm.KmsKeyPayload{KeyRingId: p.keys.Ring, KeyId: keyID, KeyVersion: version, ServiceAccountEmail: p.kmsSA}
 }
 
 // wantAPIError checks that err is the SDK's typed error with status want and
@@ -137,14 +135,14 @@ func TestSDKInstanceLifecycle(t *testing.T) {
 		before := time.Now().Add(-time.Second)
 
 		plain := p.createInstance(t, "plain", nil)
-		keyed := p.createInstance(t, "keyed", p.key(seedKeyA, 1))
+		keyed := p.createInstance(t, "keyed", p.key(p.keys.KeyA, 1))
 
 		after := time.Now().Add(time.Second)
 		for _, c := range []struct {
 			got     *sm.Instance
 			name    string
 			wantKey *sm.KmsKeyPayload
-		}{{plain, "plain", nil}, {keyed, "keyed", p.key(seedKeyA, 1)}} {
+		}{{plain, "plain", nil}, {keyed, "keyed", p.key(p.keys.KeyA, 1)}} {
 			want := sm.Instance{Id: c.got.Id, Name: c.name, ApiUrl: "http://vault.test:8200", SecretsEngine: "kv-v2",
 				State: "active", SecretCount: 0, KmsKey: c.wantKey, CreationStartDate: c.got.CreationStartDate,
 				CreationFinishedDate: c.got.CreationFinishedDate}
@@ -179,13 +177,13 @@ func TestSDKInstanceLifecycle(t *testing.T) {
 
 		// Rename and switch to another key and version.
 		err = p.api.UpdateInstance(t.Context(), p.id, keyed.Id).
-			UpdateInstancePayload(sm.UpdateInstancePayload{Name: "renamed", KmsKey: p.key(seedKeyB, 2)}).Execute()
+			UpdateInstancePayload(sm.UpdateInstancePayload{Name: "renamed", KmsKey: p.key(p.keys.KeyB, 2)}).Execute()
 		if err != nil {
 			t.Fatalf("UpdateInstance(rename, switch key): %v", err)
 		}
 		got := p.getInstance(t, keyed.Id)
-		if got.Name != "renamed" || !cmp.Equal(got.KmsKey, p.key(seedKeyB, 2), sdkInstanceOpts) {
-			t.Errorf("after update: name %q, kmsKey %+v; want renamed with key %s v2", got.Name, got.KmsKey, seedKeyB)
+		if got.Name != "renamed" || !cmp.Equal(got.KmsKey, p.key(p.keys.KeyB, 2), sdkInstanceOpts) {
+			t.Errorf("after update: name %q, kmsKey %+v; want renamed with key %s v2", got.Name, got.KmsKey, p.keys.KeyB)
 		}
 		start := sdkParseTime(t, "updateStartDate", got.UpdateStartDate)
 		finish := sdkParseTime(t, "updateFinishedDate", got.UpdateFinishedDate)

@@ -115,13 +115,13 @@ func TestV1AndV2ShareTheDefaultRegion(t *testing.T) {
 	forEachStoreKind(t, func(t *testing.T, env *apitest.Env) {
 		p := newV2Project(t, env, "kms@example.com")
 		ctx, reg := t.Context(), apitest.Region
-		ring, keyA := uuid.MustParse(seedKeyRing), uuid.MustParse(seedKeyA)
+		ring, keyA, keyB := uuid.MustParse(p.keys.Ring), uuid.MustParse(p.keys.KeyA), uuid.MustParse(p.keys.KeyB)
 
 		r2, err := p.c.CreateInstanceV2WithResponse(ctx, p.id, reg, smclient.CreateInstancePayloadV2{Name: "from-v2",
-			KmsKey: &smclient.KmsKey{ServiceAccountEmail: p.sa, KeyRingId: ring, KeyId: keyA, KeyVersion: 4}})
+			KmsKey: &smclient.KmsKey{ServiceAccountEmail: p.sa, KeyRingId: ring, KeyId: keyA, KeyVersion: 1}})
 		fromV2 := wantV2Status(t, "CreateInstanceV2", r2, err, http.StatusCreated).JSON201
 		r1, err := p.c.CreateInstanceWithResponse(ctx, p.id, smclient.CreateInstancePayload{Name: "from-v1",
-			KmsKey: &smclient.KmsKeyPayload{ServiceAccountEmail: p.sa, KeyRingId: ring, KeyId: keyA, KeyVersion: 5}})
+			KmsKey: &smclient.KmsKeyPayload{ServiceAccountEmail: p.sa, KeyRingId: ring, KeyId: keyB, KeyVersion: 1}})
 		fromV1 := wantV2Status(t, "CreateInstance (v1)", r1, err, http.StatusCreated).JSON201
 
 		// v1 view of the v2 instance: the same, with the four v1 kmsKey fields only.
@@ -166,15 +166,15 @@ func TestV1AndV2ShareTheDefaultRegion(t *testing.T) {
 		}
 		// v1 accepts "kmsKey": null as well.
 		for _, body := range []string{
-			`{"name": "renamed", "kmsKey": {"serviceAccountEmail": "` + p.sa + `", "keyRingId": "` + seedKeyRing +
-				`", "keyId": "` + seedKeyB + `", "keyVersion": 6}}`,
+			`{"name": "renamed", "kmsKey": {"serviceAccountEmail": "` + p.sa + `", "keyRingId": "` + p.keys.Ring +
+				`", "keyId": "` + p.keys.KeyB + `", "keyVersion": 2}}`,
 			`{"name": "renamed", "kmsKey": null}`,
 		} {
 			up, err := p.c.UpdateInstanceWithBodyWithResponse(ctx, p.id, fromV2.Id, "application/json", strings.NewReader(body))
 			wantV2Status(t, "UpdateInstance (v1) "+body, up, err, http.StatusCreated)
 			g, err := p.c.GetInstanceWithResponse(ctx, p.id, fromV2.Id)
 			k := wantV2Status(t, "GetInstance (v1)", g, err, http.StatusOK).JSON200.KmsKey
-			if wantKey := strings.Contains(body, "keyId"); (k != nil) != wantKey || (wantKey && k.KeyVersion != 6) {
+			if wantKey := strings.Contains(body, "keyId"); (k != nil) != wantKey || (wantKey && (k.KeyId != keyB || k.KeyVersion != 2)) {
 				t.Errorf("after v1 PUT %s: kmsKey %+v", body, k)
 			}
 		}

@@ -48,6 +48,11 @@ type Env struct {
 	Instances *instance.Service
 	// KMS is the embedded KMS the server's kmsKeys and KMS API use.
 	KMS *keyservice.Service
+	// KMSStore is the embedded KMS's store, for tests that inspect rows.
+	KMSStore keyservice.Store
+	// RootKey and Seal are the server's root of trust (for leak checks).
+	RootKey []byte
+	Seal    *seal.Seal
 	// Routes are the API listener's registered routes.
 	Routes []*echo.Route
 	// ExpiredToken returns a validly signed token for email that expired an
@@ -141,7 +146,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		}
 		return tok
 	}
-	return &Env{URL: srv.URL, ExpiredToken: expired, KMS: kmsSvc, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
+	return &Env{URL: srv.URL, ExpiredToken: expired, KMS: kmsSvc, KMSStore: kmsStore, RootKey: key, Seal: sl, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
 		Routes: e.Routes()}
 }
 

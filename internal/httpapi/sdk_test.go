@@ -58,7 +58,7 @@ func newSDKProject(t *testing.T, env *apitest.Env) *sdkProject {
 }
 
 // sdkAPI returns the SDK's API for env.URL, authenticated with tok.
-func sdkAPI(t *testing.T, env *apitest.Env, tok string) sm.DefaultAPI {
+func sdkAPI(t testing.TB, env *apitest.Env, tok string) sm.DefaultAPI {
 	t.Helper()
 	c, err := sm.NewAPIClient(config.WithEndpoint(env.URL), config.WithToken(tok))
 	if err != nil {

@@ -51,10 +51,23 @@ type Service struct {
 	now   func() time.Time
 }
 
+// Option adjusts a Service.
+type Option func(*Service)
+
+// WithClock makes the Service read the time from now (tests use it to move
+// past deletion and destruction delays).
+func WithClock(now func() time.Time) Option {
+	return func(s *Service) { s.now = func() time.Time { return now().UTC().Truncate(time.Microsecond) } }
+}
+
 // New returns the embedded KMS over st, wrapping material with w.
-func New(cfg Config, st Store, w Wrapper) *Service {
-	return &Service{cfg: cfg, store: st, wrap: w,
+func New(cfg Config, st Store, w Wrapper, opts ...Option) *Service {
+	s := &Service{cfg: cfg, store: st, wrap: w,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 var displayNameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)

@@ -50,6 +50,10 @@ func chain(e *echo.Echo, d Deps, spec *openapi3.T) routeMiddleware {
 			// names, not a second case-insensitive decode of the raw body.
 			KeepValidatedValue: true,
 			SchemaValidationOptions: []openapi3.SchemaValidationOption{
+				// Without this, a schema error embeds the rejected value as
+				// indented JSON: quadratic in nesting depth, so a small
+				// deeply nested body would cost gigabytes.
+				openapi3.DisableSchemaErrorDetails(),
 				openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(uuidPattern)),
 				openapi3.WithStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail)),
 				openapi3.WithStringFormatValidator("byte", openapi3.NewRegexpFormatValidator(base64Pattern)),

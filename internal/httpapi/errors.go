@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,6 +64,26 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 }
 
 func classify(err error) (int, string) {
+	// An error whose kind was set by the code that knew the cause wins, even
+	// when its chain holds lower-level errors (a JWT's JSON, say).
+	var ce *errs.Error
+	if errors.As(err, &ce) {
+		status, ok := kindStatus[ce.Kind]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		return status, ce.Msg
+	}
+	// Binding errors of the generated handlers: values the validator let
+	// through but Go cannot hold.
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return http.StatusBadRequest, fmt.Sprintf("request body field %q: value out of range for %s", ute.Field, ute.Type)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return http.StatusBadRequest, "request body: malformed JSON"
+	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		if he.Code == http.StatusBadRequest && he.Internal != nil {
@@ -73,12 +94,7 @@ func classify(err error) (int, string) {
 		}
 		return he.Code, fmt.Sprint(he.Message)
 	}
-	k := errs.KindOf(err)
-	status, ok := kindStatus[k]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	return status, errs.Message(err)
+	return http.StatusInternalServerError, ""
 }
 
 // validationMessage turns an OpenAPI validation error (a RequestError, a

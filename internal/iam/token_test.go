@@ -13,7 +13,7 @@ import (
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/seal"
-	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/store/sqlite/sqlitetest"
 )
 
 const project = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -30,14 +30,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	key, _ := seal.NewRootKey()
 	sl, _ := seal.New(key)
 	tok, err := iam.OpenTokens(ctx, cfg, db.IAM(), sl)

@@ -14,7 +14,7 @@ import (
 	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/seal"
-	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/store/sqlite/sqlitetest"
 )
 
 const (
@@ -38,14 +38,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	accounts := iam.NewService(db.IAM())
 	for email, p := range map[string]string{"reader@example.com": project, "elsewhere@example.com": other} {
 		if _, err := accounts.Grant(ctx, p, email, iam.RoleSecretsManagerReader); err != nil {

@@ -11,7 +11,7 @@ import (
 	"github.com/cofferhq/coffer/internal/keyring"
 	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/seal"
-	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/store/sqlite/sqlitetest"
 )
 
 var sc = keyservice.Scope{ProjectID: "3fa85f64-5717-4562-b3fc-2c963f66afa6", RegionID: "eu01"}
@@ -27,14 +27,7 @@ type fixture struct {
 func newFixture(t *testing.T, destroyDelay time.Duration) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.MigrateUp(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.Open(t)
 	rk, _ := seal.NewRootKey()
 	sl, _ := seal.New(rk)
 	clock := &atomic.Int64{}

@@ -10,7 +10,7 @@ import (
 	"github.com/cofferhq/coffer/internal/kms"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/seal"
-	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/store/sqlite/sqlitetest"
 )
 
 // BenchmarkKMSEncrypt measures one embedded-KMS encrypt of a 32-byte data
@@ -19,14 +19,7 @@ import (
 // with keyring's BenchmarkRawAESGCM and envelope's BenchmarkRawAESGCMSeal.
 func BenchmarkKMSEncrypt(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.MigrateUp(ctx); err != nil {
-		b.Fatal(err)
-	}
+	db := sqlitetest.Open(b)
 	rk, _ := seal.NewRootKey()
 	sl, _ := seal.New(rk)
 	svc := keyservice.New(keyservice.Config{Regions: []string{"eu01"}, DeletionDelay: time.Hour, DestroyDelay: time.Hour}, db.KMS(), sl)

@@ -11,7 +11,7 @@ import (
 	"github.com/cofferhq/coffer/internal/kms/kmstest"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/seal"
-	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/store/sqlite/sqlitetest"
 )
 
 const project = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
@@ -19,14 +19,7 @@ const project = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 func TestConformance(t *testing.T) {
 	kmstest.Run(t, func(t *testing.T) kmstest.Fixture {
 		ctx := context.Background()
-		db, err := sqlite.Open(ctx, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		if err := db.MigrateUp(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := sqlitetest.Open(t)
 		rk, _ := seal.NewRootKey()
 		sl, _ := seal.New(rk)
 		svc := keyservice.New(keyservice.Config{Regions: []string{"eu01"}, DeletionDelay: time.Hour, DestroyDelay: time.Hour}, db.KMS(), sl)

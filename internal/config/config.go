@@ -4,13 +4,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/go-playground/validator/v10"
 
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
@@ -22,17 +24,17 @@ import (
 // Config is the whole process configuration. Secret fields are tagged
 // json:"-" and redacted by String.
 type Config struct {
-	APIAddr         string        `env:"COFFER_API_ADDR" envDefault:"127.0.0.1:8080"`
-	VaultAddr       string        `env:"COFFER_VAULT_ADDR" envDefault:"127.0.0.1:8200"`
-	DatabaseURL     string        `env:"COFFER_DATABASE_URL" json:"-"`
-	DataDir         string        `env:"COFFER_DATA_DIR" envDefault:"./data"`
-	RootKey         string        `env:"COFFER_ROOT_KEY" json:"-"`
+	APIAddr         string        `env:"COFFER_API_ADDR" envDefault:"127.0.0.1:8080" validate:"hostname_port"`
+	VaultAddr       string        `env:"COFFER_VAULT_ADDR" envDefault:"127.0.0.1:8200" validate:"hostname_port,nefield=APIAddr"`
+	DatabaseURL     string        `env:"COFFER_DATABASE_URL" json:"-" validate:"omitempty,url"`
+	DataDir         string        `env:"COFFER_DATA_DIR" envDefault:"./data" validate:"required_without=DatabaseURL"`
+	RootKey         string        `env:"COFFER_ROOT_KEY" json:"-" validate:"excluded_with=RootKeyFile"`
 	RootKeyFile     string        `env:"COFFER_ROOT_KEY_FILE"`
 	Migrate         bool          `env:"COFFER_MIGRATE" envDefault:"true"`
-	LogLevel        string        `env:"COFFER_LOG_LEVEL" envDefault:"info"`
-	LogFormat       string        `env:"COFFER_LOG_FORMAT" envDefault:"text"`
-	ShutdownTimeout time.Duration `env:"COFFER_SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	BodyLimit       string        `env:"COFFER_BODY_LIMIT" envDefault:"1M"`
+	LogLevel        string        `env:"COFFER_LOG_LEVEL" envDefault:"info" validate:"oneof=debug info warn error DEBUG INFO WARN ERROR"`
+	LogFormat       string        `env:"COFFER_LOG_FORMAT" envDefault:"text" validate:"oneof=text json"`
+	ShutdownTimeout time.Duration `env:"COFFER_SHUTDOWN_TIMEOUT" envDefault:"15s" validate:"gt=0"`
+	BodyLimit       string        `env:"COFFER_BODY_LIMIT" envDefault:"1M" validate:"required"`
 
 	// KMSDriver names the KMS that wraps instance keyrings: "local" (the
 	// embedded KMS) is the only one so far.
@@ -62,34 +64,21 @@ func Load() (*Config, error) {
 	return &c, nil
 }
 
+// validate checks the struct tags above; one instance caches struct metadata.
+var validate = validator.New(validator.WithRequiredStructEnabled())
+
 // Validate checks every setting; the first problem found is returned as
 // errs.InvalidArgument naming the variable.
 func (c *Config) Validate() error {
-	for name, addr := range map[string]string{"COFFER_API_ADDR": c.APIAddr, "COFFER_VAULT_ADDR": c.VaultAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return errs.E(errs.InvalidArgument, "%s: %q is not host:port", name, addr)
+	if err := validate.Struct(c); err != nil {
+		var fe validator.ValidationErrors
+		if errors.As(err, &fe) && len(fe) > 0 {
+			return errs.E(errs.InvalidArgument, "%s: %q fails the %q rule", envName(fe[0]), fmt.Sprint(redact(fe[0])), fe[0].Tag())
 		}
-	}
-	if c.APIAddr == c.VaultAddr {
-		return errs.E(errs.InvalidArgument, "COFFER_API_ADDR and COFFER_VAULT_ADDR must differ")
-	}
-	if c.DatabaseURL == "" && c.DataDir == "" {
-		return errs.E(errs.InvalidArgument, "COFFER_DATA_DIR must not be empty when COFFER_DATABASE_URL is unset")
+		return errs.Wrap(errs.InvalidArgument, err, "invalid configuration")
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return errs.E(errs.InvalidArgument, "COFFER_DATABASE_URL must be a postgres:// URL")
-	}
-	if c.RootKey != "" && c.RootKeyFile != "" {
-		return errs.E(errs.InvalidArgument, "set COFFER_ROOT_KEY or COFFER_ROOT_KEY_FILE, not both")
-	}
-	if _, err := c.SlogLevel(); err != nil {
-		return err
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return errs.E(errs.InvalidArgument, "COFFER_LOG_FORMAT must be text or json")
-	}
-	if c.ShutdownTimeout <= 0 {
-		return errs.E(errs.InvalidArgument, "COFFER_SHUTDOWN_TIMEOUT must be positive")
 	}
 	if err := c.IAM.Validate(); err != nil {
 		return err
@@ -101,6 +90,24 @@ func (c *Config) Validate() error {
 		return errs.E(errs.InvalidArgument, "COFFER_KEYRING_CACHE_TTL must not be negative")
 	}
 	return c.Instance.Validate()
+}
+
+// envName returns the environment variable behind a struct field.
+func envName(fe validator.FieldError) string {
+	if f, ok := reflect.TypeOf(Config{}).FieldByName(fe.StructField()); ok {
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+			return name
+		}
+	}
+	return fe.Field()
+}
+
+// redact keeps secret values out of configuration errors.
+func redact(fe validator.FieldError) any {
+	if f, ok := reflect.TypeOf(Config{}).FieldByName(fe.StructField()); ok && f.Tag.Get("json") == "-" {
+		return "<redacted>"
+	}
+	return fe.Value()
 }
 
 // SlogLevel parses LogLevel.

@@ -32,8 +32,11 @@ func New(log *slog.Logger, clusterName, clusterID string) *echo.Echo {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.RequestID(), middleware.Recover())
+	e.Pre(rewriteMethod)
 	e.GET("/v1/sys/health", s.health)
 	e.HEAD("/v1/sys/health", s.health)
+	e.GET("/v1/sys/seal-status", s.sealStatus)
+	e.GET("/v1/sys/leader", s.leader)
 	return e
 }
 

@@ -1,0 +1,66 @@
+package instance
+
+import (
+	"context"
+	"crypto/hmac"
+	"fmt"
+	"net/netip"
+
+	"github.com/cofferhq/coffer/internal/errs"
+)
+
+// errBadLogin is the one answer to every failed login, as Vault gives it:
+// it never says whether the user exists.
+var errBadLogin = errs.E(errs.InvalidArgument, "invalid username or password")
+
+// Login checks a data-plane user's generated password and returns the user
+// with its instance. An unknown user costs the same keyed hash as a known
+// one, so timing does not tell them apart either.
+func (s *Service) Login(ctx context.Context, username, password string) (*User, *Instance, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	if errs.Is(err, errs.NotFound) {
+		hmac.Equal(s.hasher.Hash(password), s.hasher.Hash("")) // equalize the work
+		return nil, nil, errBadLogin
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up user: %w", err)
+	}
+	if !s.hasher.Verify(password, u.PasswordHash) {
+		return nil, nil, errBadLogin
+	}
+	in, err := s.store.InstanceByID(ctx, u.InstanceID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up the user's instance: %w", err)
+	}
+	return u, in, nil
+}
+
+// InstanceByID returns an instance by ID alone, for the Vault listener,
+// where the mount path is the instance ID.
+func (s *Service) InstanceByID(ctx context.Context, id string) (*Instance, error) {
+	if err := validateUUID("instance", id); err != nil {
+		return nil, errs.E(errs.NotFound, "instance %s not found", id)
+	}
+	return s.store.InstanceByID(ctx, id)
+}
+
+// AllowsAddress reports whether addr may reach the instance's data plane:
+// an instance without ACLs is open to every address (as STACKIT's CLI
+// describes "no ACL"); otherwise addr must fall in one of its CIDRs.
+func (s *Service) AllowsAddress(ctx context.Context, instanceID string, addr netip.Addr) (bool, error) {
+	acls, err := s.store.ListACLs(ctx, instanceID)
+	if err != nil {
+		return false, fmt.Errorf("list ACLs: %w", err)
+	}
+	if len(acls) == 0 {
+		return true, nil
+	}
+	addr = addr.Unmap()
+	for _, a := range acls {
+		p, err := netip.ParsePrefix(a.CIDR)
+		if err == nil && p.Contains(addr) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

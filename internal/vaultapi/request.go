@@ -1,0 +1,121 @@
+package vaultapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cofferhq/coffer/internal/errs"
+)
+
+// Limits bounds what a request body may hold. Vault documents a 32 MiB
+// body limit and JSON complexity limits; Coffer's defaults are smaller
+// because secrets are small.
+type Limits struct {
+	// MaxBodyBytes caps a request body (413 above it).
+	MaxBodyBytes int64 `env:"COFFER_VAULT_MAX_BODY_BYTES" envDefault:"1048576"`
+	// MaxJSONDepth caps nesting of JSON objects and arrays (400 above it).
+	MaxJSONDepth int `env:"COFFER_VAULT_MAX_JSON_DEPTH" envDefault:"32"`
+	// MaxJSONEntries caps the number of values in one body (400 above it).
+	MaxJSONEntries int `env:"COFFER_VAULT_MAX_JSON_ENTRIES" envDefault:"10000"`
+}
+
+// rewriteMethod maps Vault's verbs onto the ones routes are registered
+// with: PUT is POST, and GET ?list=true is LIST. It runs before routing
+// (Echo's Pre), because the router picks the handler by method.
+func rewriteMethod(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch {
+		case r.Method == http.MethodPut:
+			r.Method = http.MethodPost
+		case r.Method == http.MethodGet && (r.URL.Query().Get("list") == "true"):
+			r.Method = "LIST"
+		}
+		return next(c)
+	}
+}
+
+// readBody decodes the request's JSON object, within the limits. An empty
+// body is an empty object. Keys the handler does not know become warnings.
+func readBody(c echo.Context, lim Limits, known ...string) (map[string]any, error) {
+	b, err := io.ReadAll(io.LimitReader(c.Request().Body, lim.MaxBodyBytes+1))
+	if err != nil {
+		return nil, errs.E(errs.InvalidArgument, "failed to read request body")
+	}
+	if int64(len(b)) > lim.MaxBodyBytes {
+		return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return map[string]any{}, nil
+	}
+	if err := checkComplexity(b, lim); err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || dec.More() {
+		return nil, errs.E(errs.InvalidArgument, "failed to parse JSON input: the body must be one JSON object")
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	if known != nil {
+		var unknown []string
+		for k := range m {
+			if !contains(known, k) {
+				unknown = append(unknown, k)
+			}
+		}
+		sort.Strings(unknown)
+		for _, k := range unknown {
+			warn(c, fmt.Sprintf("Endpoint ignored these unrecognized parameters: [%s]", k))
+		}
+	}
+	return m, nil
+}
+
+// checkComplexity refuses bodies nested deeper or holding more values than
+// the limits allow, before they are decoded into maps.
+func checkComplexity(b []byte, lim Limits) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, entries := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return errs.E(errs.InvalidArgument, "failed to parse JSON input")
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			if depth > lim.MaxJSONDepth {
+				return errs.E(errs.InvalidArgument, "JSON input exceeds the maximum nesting depth of %d", lim.MaxJSONDepth)
+			}
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		default:
+			entries++
+			if entries > lim.MaxJSONEntries {
+				return errs.E(errs.InvalidArgument, "JSON input exceeds the maximum of %d values", lim.MaxJSONEntries)
+			}
+		}
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}

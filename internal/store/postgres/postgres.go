@@ -1,6 +1,6 @@
 // Package postgres implements Coffer's stores on PostgreSQL with pgx v5: the
-// instance, IAM, seal-check and embedded KMS stores, each method in one
-// transaction, with driver errors mapped to errs kinds by SQLSTATE.
+// instance, IAM, seal-check, embedded KMS and Vault token stores, each method
+// in one transaction, with driver errors mapped to errs kinds by SQLSTATE.
 package postgres
 
 import (
@@ -69,6 +69,9 @@ func (db *DB) SealCheck() *SealCheckStore { return &SealCheckStore{db: db} }
 
 // KMS returns the embedded KMS store on db.
 func (db *DB) KMS() *KMSStore { return &KMSStore{db: db} }
+
+// Tokens returns the Vault token store on db.
+func (db *DB) Tokens() *TokenStore { return &TokenStore{db: db} }
 
 // inTx runs fn in one transaction with the given access mode, committing
 // when fn returns nil and rolling back otherwise.

@@ -47,7 +47,8 @@ func open(t *testing.T, databaseURL string) *postgres.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := open(t, dbtest.Postgres(t))
-		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS()}
+		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS(),
+			Tokens: db.Tokens(), KV: db.KV()}
 	})
 }
 

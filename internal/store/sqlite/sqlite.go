@@ -1,8 +1,8 @@
 // Package sqlite implements Coffer's stores on an embedded SQLite database
-// (modernc.org/sqlite, no cgo): the instance, IAM, seal-check and embedded
-// KMS stores, each method in one transaction, with driver errors mapped to
-// errs kinds by SQLite result code. It is the default store, meant for one
-// process.
+// (modernc.org/sqlite, no cgo): the instance, IAM, seal-check, embedded KMS
+// and Vault token stores, each method in one transaction, with driver errors
+// mapped to errs kinds by SQLite result code. It is the default store, meant
+// for one process.
 package sqlite
 
 import (
@@ -113,6 +113,9 @@ func (db *DB) SealCheck() *SealCheckStore { return &SealCheckStore{db: db} }
 
 // KMS returns the embedded KMS store on db.
 func (db *DB) KMS() *KMSStore { return &KMSStore{db: db} }
+
+// Tokens returns the Vault token store on db.
+func (db *DB) Tokens() *TokenStore { return &TokenStore{db: db} }
 
 // inTx runs fn in one transaction, committing when fn returns nil and
 // rolling back otherwise. Read-only transactions begin DEFERRED and never

@@ -41,7 +41,8 @@ func openMigrated(t *testing.T) *sqlite.DB {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openMigrated(t)
-		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS()}
+		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS(),
+			Tokens: db.Tokens(), KV: db.KV()}
 	})
 }
 

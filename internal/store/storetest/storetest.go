@@ -1,6 +1,7 @@
 // Package storetest implements the conformance suite that every Coffer
-// store must pass: the instance, IAM, seal-check and embedded KMS stores,
-// run against a real database by each store package's tests.
+// store must pass: the instance, IAM, seal-check, embedded KMS, Vault
+// token and KV v2 stores, run against a real database by each store
+// package's tests.
 package storetest
 
 import (
@@ -15,7 +16,9 @@ import (
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/keyservice"
+	"github.com/cofferhq/coffer/internal/kv"
 	"github.com/cofferhq/coffer/internal/seal"
+	"github.com/cofferhq/coffer/internal/token"
 )
 
 // Stores are the stores of one database under test.
@@ -24,6 +27,8 @@ type Stores struct {
 	IAM       iam.Store
 	SealCheck seal.CheckStore
 	KMS       keyservice.Store
+	Tokens    token.Store
+	KV        kv.Store
 }
 
 // Run runs the suite. open must return the stores of a fresh, migrated,
@@ -38,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("IAM", func(t *testing.T) { testIAM(t, open) })
 	t.Run("SealCheck", func(t *testing.T) { testSealCheck(t, open) })
 	t.Run("KMS", func(t *testing.T) { testKMS(t, open) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
+	t.Run("KV", func(t *testing.T) { testKV(t, open) })
 }
 
 // base is a time as callers store them: UTC, truncated to the microsecond.

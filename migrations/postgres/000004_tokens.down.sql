@@ -1,0 +1,6 @@
+BEGIN;
+
+DROP TABLE vault_token_meta;
+DROP TABLE vault_tokens;
+
+COMMIT;

@@ -1,0 +1,7 @@
+BEGIN;
+
+DROP TABLE kv_versions;
+DROP TABLE kv_metadata;
+DROP TABLE kv_mount_config;
+
+COMMIT;

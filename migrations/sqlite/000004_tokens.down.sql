@@ -1,0 +1,2 @@
+DROP TABLE vault_token_meta;
+DROP TABLE vault_tokens;

@@ -1,0 +1,3 @@
+DROP TABLE kv_versions;
+DROP TABLE kv_metadata;
+DROP TABLE kv_mount_config;

@@ -21,6 +21,7 @@ commands:
                                 bind a role (creates the service account if missing)
   iam token --subject EMAIL [--ttl 1h]
                                 print a bearer token for a service account
+  vault root-token              print a new root token for the Vault listener (shown once)
 
 Configuration comes from COFFER_* environment variables (see README.md).
 `
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stdout, stderr)
 	case "iam":
 		return iamCmd(ctx, args[1:], stdout, stderr)
+	case "vault":
+		return vaultCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/httpapi"
+	"github.com/cofferhq/coffer/internal/token"
 	"github.com/cofferhq/coffer/internal/vaultapi"
 )
 
@@ -32,7 +33,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		return err
 	}
 	defer c.db.Close()
-	svc, err := c.instanceService()
+	sv, err := c.services()
 	if err != nil {
 		return err
 	}
@@ -40,11 +41,13 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(envelope.Collectors()...)
 	swept := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "coffer", Subsystem: "kms",
-		Name: "sweep_total", Help: "Key versions erased and keys purged after their delay."}, []string{"what"})
+		Name: "sweep_total", Help: "Key versions erased, keys purged and expired Vault tokens deleted by the background sweep."}, []string{"what"})
 	reg.MustRegister(swept)
-	api := httpapi.New(httpapi.Deps{Log: c.log, Instances: svc, KMS: c.kms, Tokens: c.tokens, Authorizer: c.iam,
+	api := httpapi.New(httpapi.Deps{Log: c.log, Instances: sv.instances, KMS: c.kms, Tokens: c.tokens, Authorizer: c.iam,
 		DB: c.db, Registry: reg, Gatherer: reg, BodyLimit: c.cfg.BodyLimit})
-	vault := vaultapi.New(c.log, "coffer", uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.cfg.Instance.APIURL)).String())
+	vault := vaultapi.New(vaultapi.Deps{Log: c.log, ClusterName: "coffer",
+		ClusterID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.cfg.Instance.APIURL)).String(),
+		Tokens:    sv.tokens, Instances: sv.instances, KV: sv.kv, Config: c.cfg.Vault})
 
 	servers := []*http.Server{
 		{Addr: c.cfg.APIAddr, Handler: api, ReadHeaderTimeout: 10 * time.Second},
@@ -65,7 +68,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		})
 	}
 	c.log.Info("coffer started", "config", c.cfg.String())
-	g.Go(func() error { sweep(gctx, c, swept); return nil })
+	g.Go(func() error { sweep(gctx, c, sv.tokens, swept); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		c.log.Info("shutting down")
@@ -83,10 +86,15 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 // sweep erases destroyed key versions' material and purges deleted keys once
 // their delay has passed, every minute until ctx ends. A failure is logged
 // and retried on the next tick; nothing is lost by waiting.
-func sweep(ctx context.Context, c *core, counter *prometheus.CounterVec) {
+func sweep(ctx context.Context, c *core, tokens *token.Service, counter *prometheus.CounterVec) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
+		if n, err := tokens.Sweep(ctx); err != nil && ctx.Err() == nil {
+			c.log.Error("token sweep failed", "err", err)
+		} else {
+			counter.WithLabelValues("token_expired").Add(float64(n))
+		}
 		erased, purged, err := c.kms.Sweep(ctx)
 		counter.WithLabelValues("version_erased").Add(float64(erased))
 		counter.WithLabelValues("key_purged").Add(float64(purged))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/cofferhq/coffer/internal/config"
+	"github.com/cofferhq/coffer/internal/dataplane"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
@@ -14,9 +15,11 @@ import (
 	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/kms"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
+	"github.com/cofferhq/coffer/internal/kv"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/token"
 )
 
 // database is what both stores offer the command layer.
@@ -30,6 +33,8 @@ type database interface {
 	iamStore() iam.Store
 	sealCheck() seal.CheckStore
 	kmsStore() keyservice.Store
+	tokenStore() token.Store
+	kvStore() kv.Store
 }
 
 type pgDB struct{ *postgres.DB }
@@ -38,6 +43,8 @@ func (d pgDB) instances() instance.Store  { return d.Instances() }
 func (d pgDB) iamStore() iam.Store        { return d.IAM() }
 func (d pgDB) sealCheck() seal.CheckStore { return d.SealCheck() }
 func (d pgDB) kmsStore() keyservice.Store { return d.KMS() }
+func (d pgDB) tokenStore() token.Store    { return d.Tokens() }
+func (d pgDB) kvStore() kv.Store          { return d.KV() }
 
 type liteDB struct{ *sqlite.DB }
 
@@ -45,6 +52,8 @@ func (d liteDB) instances() instance.Store  { return d.Instances() }
 func (d liteDB) iamStore() iam.Store        { return d.IAM() }
 func (d liteDB) sealCheck() seal.CheckStore { return d.SealCheck() }
 func (d liteDB) kmsStore() keyservice.Store { return d.KMS() }
+func (d liteDB) tokenStore() token.Store    { return d.Tokens() }
+func (d liteDB) kvStore() kv.Store          { return d.KV() }
 
 // openDB opens the configured store: PostgreSQL when COFFER_DATABASE_URL is
 // set, else the embedded SQLite file in COFFER_DATA_DIR.
@@ -133,7 +142,14 @@ var keepers = map[string]func(c *core) (kms.Keeper, error){
 	"local": func(c *core) (kms.Keeper, error) { return localkms.New(c.kms), nil },
 }
 
-func (c *core) instanceService() (*instance.Service, error) {
+// services are the domain services serve runs, built in dependency order.
+type services struct {
+	instances *instance.Service
+	kv        *kv.Service
+	tokens    *token.Service
+}
+
+func (c *core) services() (*services, error) {
 	open, ok := keepers[c.cfg.KMSDriver]
 	if !ok {
 		return nil, errs.E(errs.InvalidArgument, "COFFER_KMS_DRIVER: unknown driver %q", c.cfg.KMSDriver)
@@ -142,10 +158,28 @@ func (c *core) instanceService() (*instance.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open KMS driver %s: %w", c.cfg.KMSDriver, err)
 	}
+	tokens, err := c.vaultTokens()
+	if err != nil {
+		return nil, err
+	}
 	hk, err := c.seal.DeriveKey("instance/user-password")
 	if err != nil {
 		return nil, err
 	}
-	return instance.NewService(c.cfg.Instance, instance.Deps{Store: c.db.instances(), Accounts: c.iam,
-		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: envelope.New(c.cfg.Envelope, keeper, c.seal)}), nil
+	env := envelope.New(c.cfg.Envelope, keeper, c.seal) // one keyring cache for the control plane and KV
+	hooks := &dataplane.Hooks{Tokens: tokens}
+	sv := &services{tokens: tokens}
+	sv.instances = instance.NewService(c.cfg.Instance, instance.Deps{Store: c.db.instances(), Accounts: c.iam,
+		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: env, DataPlane: hooks})
+	sv.kv = kv.NewService(c.db.kvStore(), dataplane.MountKeys{Instances: sv.instances}, env)
+	hooks.KV = sv.kv
+	return sv, nil
+}
+
+func (c *core) vaultTokens() (*token.Service, error) {
+	hk, err := c.seal.DeriveKey("vault/token-hash")
+	if err != nil {
+		return nil, err
+	}
+	return token.NewService(c.cfg.VaultTokens, c.db.tokenStore(), hk), nil
 }

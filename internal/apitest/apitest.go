@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cofferhq/coffer/internal/dataplane"
 	"github.com/cofferhq/coffer/internal/dbtest"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/httpapi"
@@ -19,9 +20,12 @@ import (
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
+	"github.com/cofferhq/coffer/internal/kv"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
+	"github.com/cofferhq/coffer/internal/token"
+	"github.com/cofferhq/coffer/internal/vaultapi"
 )
 
 // Kind names a store implementation.
@@ -53,6 +57,11 @@ type Env struct {
 	// RootKey and Seal are the server's root of trust (for leak checks).
 	RootKey []byte
 	Seal    *seal.Seal
+	// VaultURL is the Vault listener, over the same store.
+	VaultURL string
+	// Tokens of the Vault listener, and its KV engine.
+	VaultTokens *token.Service
+	KV          *kv.Service
 	// Routes are the API listener's registered routes.
 	Routes []*echo.Route
 	// ExpiredToken returns a validly signed token for email that expired an
@@ -77,6 +86,8 @@ func Start(tb testing.TB, k Kind) *Env {
 		d        db
 		inst     instance.Store
 		kmsStore keyservice.Store
+		tokStore token.Store
+		kvStore  kv.Store
 		iamStore iam.Store
 		check    seal.CheckStore
 		dump     func(testing.TB) string
@@ -89,6 +100,7 @@ func Start(tb testing.TB, k Kind) *Env {
 			tb.Fatalf("open sqlite: %v", err)
 		}
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
+		tokStore, kvStore = s.Tokens(), s.KV()
 		dump = func(tb testing.TB) string { return dumpSQLite(tb, dir) }
 	case Postgres:
 		url := dbtest.Postgres(tb)
@@ -97,6 +109,7 @@ func Start(tb testing.TB, k Kind) *Env {
 			tb.Fatalf("open postgres: %v", err)
 		}
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
+		tokStore, kvStore = s.Tokens(), s.KV()
 		dump = func(tb testing.TB) string { return dumpPostgres(tb, url) }
 	default:
 		tb.Fatalf("unknown store kind %q", k)
@@ -125,8 +138,18 @@ func Start(tb testing.TB, k Kind) *Env {
 	kmsSvc := keyservice.New(keyservice.Config{Regions: cfg.Regions, DeletionDelay: time.Hour, DestroyDelay: time.Hour},
 		kmsStore, sl)
 	keeper := localkms.New(kmsSvc)
+	env := envelope.New(envelope.Config{CacheTTL: time.Minute}, keeper, sl)
+	thk, _ := sl.DeriveKey("vault/token-hash")
+	vt := token.NewService(token.Config{DefaultTTL: 15 * time.Minute, MaxTTL: time.Hour}, tokStore, thk)
+	dp := &dataplane.Hooks{Tokens: vt}
 	svc := instance.NewService(cfg, instance.Deps{Store: inst, Accounts: iamSvc, Hasher: instance.NewHasher(hk),
-		KMS: keeper, Envelope: envelope.New(envelope.Config{CacheTTL: time.Minute}, keeper, sl)})
+		KMS: keeper, Envelope: env, DataPlane: dp})
+	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc}, env)
+	vsrv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
+		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Config: vaultapi.Config{
+			Limits:        vaultapi.Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 10000},
+			LoginFailures: 10, LoginRefill: time.Minute}}))
+	tb.Cleanup(vsrv.Close)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
 	e := httpapi.New(httpapi.Deps{Log: log, Instances: svc, KMS: kmsSvc, Tokens: tokens,
@@ -146,7 +169,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		}
 		return tok
 	}
-	return &Env{URL: srv.URL, ExpiredToken: expired, KMS: kmsSvc, KMSStore: kmsStore, RootKey: key, Seal: sl, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
+	return &Env{URL: srv.URL, VaultURL: vsrv.URL, VaultTokens: vt, KV: dp.KV, ExpiredToken: expired, KMS: kmsSvc, KMSStore: kmsStore, RootKey: key, Seal: sl, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
 		Routes: e.Routes()}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"reflect"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ import (
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/keyservice"
+	"github.com/cofferhq/coffer/internal/token"
+	"github.com/cofferhq/coffer/internal/vaultapi"
 )
 
 // Config is the whole process configuration. Secret fields are tagged
@@ -26,7 +29,7 @@ import (
 type Config struct {
 	APIAddr         string        `env:"COFFER_API_ADDR" envDefault:"127.0.0.1:8080" validate:"hostname_port"`
 	VaultAddr       string        `env:"COFFER_VAULT_ADDR" envDefault:"127.0.0.1:8200" validate:"hostname_port,nefield=APIAddr"`
-	DatabaseURL     string        `env:"COFFER_DATABASE_URL" json:"-" validate:"omitempty,url"`
+	DatabaseURL     string        `env:"COFFER_DATABASE_URL" json:"-"` // checked by prefix below: unix-socket URLs have no host
 	DataDir         string        `env:"COFFER_DATA_DIR" envDefault:"./data" validate:"required_without=DatabaseURL"`
 	RootKey         string        `env:"COFFER_ROOT_KEY" json:"-" validate:"excluded_with=RootKeyFile"`
 	RootKeyFile     string        `env:"COFFER_ROOT_KEY_FILE"`
@@ -40,10 +43,16 @@ type Config struct {
 	// embedded KMS) is the only one so far.
 	KMSDriver string `env:"COFFER_KMS_DRIVER" envDefault:"local"`
 
-	IAM      iam.Config
-	Instance instance.Config
-	KMS      keyservice.Config
-	Envelope envelope.Config
+	// VaultTrustedProxies are the CIDRs of proxies whose X-Forwarded-For the
+	// Vault listener believes (for instance ACLs); empty: none.
+	VaultTrustedProxies []string `env:"COFFER_VAULT_TRUSTED_PROXIES" envSeparator:","`
+
+	IAM         iam.Config
+	Instance    instance.Config
+	KMS         keyservice.Config
+	Envelope    envelope.Config
+	VaultTokens token.Config
+	Vault       vaultapi.Config
 }
 
 // Load reads the configuration from the environment, fills derived
@@ -58,6 +67,13 @@ func Load() (*Config, error) {
 	}
 	c.Instance.APIURL = strings.TrimRight(c.Instance.APIURL, "/")
 	c.KMS.Regions = c.Instance.Regions
+	for _, p := range c.VaultTrustedProxies {
+		prefix, err := netip.ParsePrefix(strings.TrimSpace(p))
+		if err != nil {
+			return nil, errs.E(errs.InvalidArgument, "COFFER_VAULT_TRUSTED_PROXIES: %q is not a CIDR", p)
+		}
+		c.Vault.TrustedProxies = append(c.Vault.TrustedProxies, prefix)
+	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -85,6 +101,13 @@ func (c *Config) Validate() error {
 	}
 	if err := c.KMS.Validate(); err != nil {
 		return err
+	}
+	if c.Vault.Limits.MaxBodyBytes < 1 || c.Vault.Limits.MaxJSONDepth < 1 || c.Vault.Limits.MaxJSONEntries < 1 ||
+		c.Vault.LoginFailures < 1 || c.Vault.LoginRefill <= 0 {
+		return errs.E(errs.InvalidArgument, "COFFER_VAULT_MAX_* and COFFER_VAULT_LOGIN_* must be positive")
+	}
+	if c.VaultTokens.DefaultTTL <= 0 || c.VaultTokens.MaxTTL < 0 {
+		return errs.E(errs.InvalidArgument, "COFFER_VAULT_TOKEN_TTL must be positive and COFFER_VAULT_TOKEN_MAX_TTL not negative")
 	}
 	if c.Envelope.CacheTTL < 0 {
 		return errs.E(errs.InvalidArgument, "COFFER_KEYRING_CACHE_TTL must not be negative")

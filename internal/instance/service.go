@@ -40,6 +40,7 @@ type Service struct {
 	hasher   *Hasher
 	keys     kms.Keeper // describes kmsKeys (rules 2 and 3)
 	enc      Encrypter
+	data     DataPlane
 	now      func() time.Time
 }
 
@@ -50,11 +51,13 @@ type Deps struct {
 	Hasher   *Hasher
 	KMS      kms.Keeper
 	Envelope Encrypter
+	// DataPlane may be nil (no Vault side).
+	DataPlane DataPlane
 }
 
 // NewService returns a Service. cfg must have passed Validate.
 func NewService(cfg Config, d Deps) *Service {
-	return &Service{cfg: cfg, store: d.Store, accounts: d.Accounts, hasher: d.Hasher, keys: d.KMS, enc: d.Envelope,
+	return &Service{cfg: cfg, store: d.Store, accounts: d.Accounts, hasher: d.Hasher, keys: d.KMS, enc: d.Envelope, data: d.DataPlane,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
 }
 
@@ -139,7 +142,11 @@ func (s *Service) Instance(ctx context.Context, sc Scope, id string) (*Instance,
 	if err := validateUUID("instanceId", id); err != nil {
 		return nil, err
 	}
-	return s.store.Instance(ctx, sc.ProjectID, sc.RegionID, id)
+	in, err := s.store.Instance(ctx, sc.ProjectID, sc.RegionID, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.withCount(ctx, in)
 }
 
 // ListInstances returns the instances of sc.
@@ -147,7 +154,16 @@ func (s *Service) ListInstances(ctx context.Context, sc Scope) ([]*Instance, err
 	if err := s.checkScope(sc); err != nil {
 		return nil, err
 	}
-	return s.store.ListInstances(ctx, sc.ProjectID, sc.RegionID)
+	ins, err := s.store.ListInstances(ctx, sc.ProjectID, sc.RegionID)
+	if err != nil {
+		return nil, err
+	}
+	for _, in := range ins {
+		if _, err := s.withCount(ctx, in); err != nil {
+			return nil, err
+		}
+	}
+	return ins, nil
 }
 
 // UpdateInstance replaces the instance's name and kmsKey with spec (a full
@@ -225,7 +241,17 @@ func (s *Service) DeleteInstance(ctx context.Context, sc Scope, id string) error
 	if _, err := s.Instance(ctx, sc, id); err != nil {
 		return err
 	}
-	return s.store.DeleteInstance(ctx, sc.ProjectID, sc.RegionID, id)
+	if err := s.store.DeleteInstance(ctx, sc.ProjectID, sc.RegionID, id); err != nil {
+		return err
+	}
+	// The instance is gone, so its mount answers 404 already; its secrets
+	// and tokens go now. A failure leaves unreachable rows, never access.
+	if s.data != nil {
+		if err := s.data.InstanceDeleted(ctx, id); err != nil {
+			return fmt.Errorf("remove the instance's secrets and tokens: %w", err)
+		}
+	}
+	return nil
 }
 
 // validateSpec checks the name and the kmsKey rules in the order of

@@ -92,5 +92,13 @@ func (s *Service) DeleteUser(ctx context.Context, sc Scope, instanceID, id strin
 	if _, err := s.User(ctx, sc, instanceID, id); err != nil {
 		return err
 	}
-	return s.store.DeleteUser(ctx, instanceID, id)
+	if err := s.store.DeleteUser(ctx, instanceID, id); err != nil {
+		return err
+	}
+	if s.data != nil { // its tokens stop working at once
+		if err := s.data.UserDeleted(ctx, id); err != nil {
+			return fmt.Errorf("revoke the user's tokens: %w", err)
+		}
+	}
+	return nil
 }

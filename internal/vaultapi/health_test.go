@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestHealth(t *testing.T) {
-	srv := httptest.NewServer(New(slog.New(slog.NewTextHandler(io.Discard, nil)), "coffer", "cid"))
+	srv := httptest.NewServer(New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ClusterName: "coffer", ClusterID: "cid",
+		Config: Config{Limits: Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 1000}, LoginFailures: 5, LoginRefill: time.Minute}}))
 	defer srv.Close()
 	cases := []struct {
 		method, query string
@@ -47,11 +49,16 @@ func TestHealth(t *testing.T) {
 			}
 		}
 	}
-	res, _ := http.Get(srv.URL + "/v1/secret/data/x")
-	var e struct{ Errors []string }
-	json.NewDecoder(res.Body).Decode(&e)
-	res.Body.Close()
-	if res.StatusCode != 404 || len(e.Errors) != 1 {
-		t.Errorf("unknown path = %d %v, want 404 with Vault's error envelope", res.StatusCode, e)
+	for path, want := range map[string]int{
+		"/v1/secret/data/x": http.StatusForbidden, // as Vault: no token, no answer about the path
+		"/nope":             http.StatusNotFound,
+	} {
+		res, _ := http.Get(srv.URL + path)
+		var e struct{ Errors []string }
+		json.NewDecoder(res.Body).Decode(&e)
+		res.Body.Close()
+		if res.StatusCode != want || e.Errors == nil {
+			t.Errorf("GET %s = %d %v, want %d with Vault's error envelope", path, res.StatusCode, e, want)
+		}
 	}
 }

@@ -1,51 +1,111 @@
-// Package vaultapi implements Coffer's Vault-compatible listener. For now it
-// serves sys/health; every other path answers Vault's 404 envelope.
+// Package vaultapi implements Coffer's Vault-compatible listener: sys
+// (health, seal-status, leader, the CLI's mount preflight), token
+// self-service, userpass login for instance users, and a KV v2 engine per
+// instance at the mount path that is the instance ID. Errors use Vault's
+// envelope {"errors": [...]} and status codes.
 package vaultapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/cofferhq/coffer/internal/errs"
+	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/kv"
 )
 
 // Version is the Vault API version Coffer reports in sys/health.
 const Version = "1.16.0+coffer"
+
+// Instances is what the listener needs of the control plane.
+type Instances interface {
+	Login(ctx context.Context, username, password string) (*instance.User, *instance.Instance, error)
+	InstanceByID(ctx context.Context, id string) (*instance.Instance, error)
+	AllowsAddress(ctx context.Context, instanceID string, addr netip.Addr) (bool, error)
+}
+
+// Config holds the listener's settings.
+type Config struct {
+	Limits Limits
+	// TrustedProxies may set X-Forwarded-For; every other peer is the client.
+	TrustedProxies []netip.Prefix `env:"-"`
+	// LoginFailures per user and per client address before logins are
+	// refused (429), refilled one every LoginRefill.
+	LoginFailures int           `env:"COFFER_VAULT_LOGIN_FAILURES" envDefault:"10"`
+	LoginRefill   time.Duration `env:"COFFER_VAULT_LOGIN_REFILL" envDefault:"1m"`
+}
+
+// Deps are what the listener serves.
+type Deps struct {
+	Log         *slog.Logger
+	ClusterName string
+	ClusterID   string
+	Tokens      Tokens
+	Instances   Instances
+	KV          *kv.Service
+	Config      Config
+}
 
 // Server is the Vault listener.
 type Server struct {
 	log         *slog.Logger
 	clusterName string
 	clusterID   string
+	tokens      Tokens
+	instances   Instances
+	kv          *kv.Service
+	cfg         Config
+	logins      *loginLimiter
+	now         func() time.Time
 }
 
 // New returns the Vault listener's handler.
-func New(log *slog.Logger, clusterName, clusterID string) *echo.Echo {
-	s := &Server{log: log, clusterName: clusterName, clusterID: clusterID}
+func New(d Deps) *echo.Echo {
+	s := &Server{log: d.Log, clusterName: d.ClusterName, clusterID: d.ClusterID, tokens: d.Tokens,
+		instances: d.Instances, kv: d.KV, cfg: d.Config, now: time.Now,
+		logins: newLoginLimiter(d.Config.LoginRefill, d.Config.LoginFailures)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = ipExtractor(d.Config.TrustedProxies)
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(middleware.RequestID(), middleware.Recover())
 	e.Pre(rewriteMethod)
-	e.GET("/v1/sys/health", s.health)
-	e.HEAD("/v1/sys/health", s.health)
-	e.GET("/v1/sys/seal-status", s.sealStatus)
-	e.GET("/v1/sys/leader", s.leader)
+	e.Use(middleware.RequestID(), middleware.Recover(), middleware.BodyLimit(fmt.Sprint(d.Config.Limits.MaxBodyBytes)))
+	s.routes(e)
 	return e
 }
 
+// ipExtractor trusts X-Forwarded-For only from the configured proxies; by
+// default, never (Echo would otherwise trust private and loopback peers).
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		ipnet := &netIPNet{p}
+		opts = append(opts, echo.TrustIPRange(ipnet.std()))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
 var kindStatus = map[errs.Kind]int{
-	errs.InvalidArgument:  http.StatusBadRequest,
-	errs.NotFound:         http.StatusNotFound,
-	errs.PermissionDenied: http.StatusForbidden,
-	errs.Unauthenticated:  http.StatusForbidden, // Vault answers 403 "permission denied" for bad tokens
-	errs.Unavailable:      http.StatusServiceUnavailable,
+	errs.InvalidArgument:    http.StatusBadRequest,
+	errs.NotFound:           http.StatusNotFound,
+	errs.AlreadyExists:      http.StatusBadRequest,
+	errs.FailedPrecondition: http.StatusBadRequest,
+	errs.PermissionDenied:   http.StatusForbidden,
+	errs.Unauthenticated:    http.StatusForbidden, // Vault answers 403 "permission denied" for bad tokens
+	errs.ResourceExhausted:  http.StatusTooManyRequests,
+	errs.Unavailable:        http.StatusServiceUnavailable,
+	errs.Unimplemented:      http.StatusNotImplemented,
 }
 
 // errorHandler writes Vault's error envelope {"errors": [...]}.
@@ -53,9 +113,21 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	var gone *kv.GoneError
+	if errors.As(err, &gone) { // a deleted or destroyed version: 404 with the full envelope
+		_ = c.JSON(http.StatusNotFound, envelope(c, secretData(gone.Secret), nil))
+		return
+	}
 	status, msg := http.StatusInternalServerError, "internal error"
 	var he *echo.HTTPError
+	var ce *errs.Error
 	switch {
+	case errors.As(err, &ce):
+		if st, ok := kindStatus[ce.Kind]; ok {
+			status, msg = st, ce.Msg
+		} else {
+			s.log.Error("vault request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+		}
 	case errors.As(err, &he):
 		status = he.Code
 		msg = fmt.Sprint(he.Message)
@@ -63,15 +135,15 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 			msg = "no handler for route \"" + c.Request().URL.Path + "\". route entry not found."
 		}
 	default:
-		if st, ok := kindStatus[errs.KindOf(err)]; ok {
-			status, msg = st, errs.Message(err)
-		} else {
-			s.log.Error("vault request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
-		}
+		s.log.Error("vault request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
 	}
-	_ = c.JSON(status, map[string][]string{"errors": {msg}})
+	errsOut := []string{msg}
+	if status == http.StatusNotFound && errs.KindOf(err) == errs.NotFound {
+		errsOut = []string{} // Vault answers a missing path with {"errors":[]}
+	}
+	_ = c.JSON(status, map[string][]string{"errors": errsOut})
 }

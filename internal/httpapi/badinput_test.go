@@ -114,7 +114,7 @@ func badInputCases() []badInputCase {
 		if strings.Contains(tmpl, ":aclId") {
 			add("aclId not a UUID", "aclId", func(i *authzIDs) { i.ACL = "nope" })
 		}
-		kmsBadInputPathCases(tmpl, add)
+		kmsBadInputPathCases(route, add)
 	}
 
 	// Bodies, per kind of payload.
@@ -332,11 +332,13 @@ func TestBadInputIsRejected(t *testing.T) {
 				}
 				// A service account of the project that the kmsKey rule accepts,
 				// so that a kmsKey case fails for its own defect only.
-				sa := fmt.Sprintf("kms-sa-%d@p.example.com", i)
-				if _, err := env.IAM.Grant(ctx, project, sa, iam.RoleSecretsManagerReader); err != nil {
-					t.Fatal(err)
+				if strings.Contains(c.body, badInputKMSAccount) {
+					sa := fmt.Sprintf("kms-sa-%d@p.example.com", i)
+					if _, err := env.IAM.Grant(ctx, project, sa, iam.RoleSecretsManagerReader); err != nil {
+						t.Fatal(err)
+					}
+					c.body = strings.ReplaceAll(c.body, badInputKMSAccount, sa)
 				}
-				c.body = strings.ReplaceAll(c.body, badInputKMSAccount, sa)
 				run = append(run, prepared{c, authzPrepare(t, env, project, c.route)})
 			}
 			owner := "Bearer " + env.Token(t, run[0].fix.ids.Project, "owner@p.example.com")

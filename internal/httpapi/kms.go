@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 
+	"github.com/google/uuid"
+
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/httpapi/kmsapi"
 	"github.com/cofferhq/coffer/internal/keyring"
@@ -101,12 +103,24 @@ func (h *kmsAPI) RotateKey(ctx context.Context, r kmsapi.RotateKeyRequestObject)
 	return kmsapi.RotateKey202JSONResponse(toVersion(v)), nil
 }
 
-// ImportKey answers 501: key import is not implemented yet.
-func (h *kmsAPI) ImportKey(context.Context, kmsapi.ImportKeyRequestObject) (kmsapi.ImportKeyResponseObject, error) {
+// ImportKey answers 501 for an existing key: key import is not implemented
+// yet. An unknown region is 400 and an unknown key 404, as on every route.
+func (h *kmsAPI) ImportKey(ctx context.Context, r kmsapi.ImportKeyRequestObject) (kmsapi.ImportKeyResponseObject, error) {
+	if _, err := h.svc.Key(ctx, kmsScope(r.ProjectId, r.RegionId), r.KeyRingId.String(), r.KeyId.String()); err != nil {
+		return nil, err
+	}
 	return nil, errNoImport
 }
 
-var errNoImport = errs.E(errs.Unimplemented, "key import and wrapping keys are not implemented in Coffer yet")
+var errNoImport = errs.E(errs.Unimplemented, "not implemented: key import and wrapping keys are not available in Coffer yet")
+
+// noWrappingKeys answers 501 for an existing key ring (400 and 404 first).
+func (h *kmsAPI) noWrappingKeys(ctx context.Context, project uuid.UUID, region string, ring uuid.UUID) error {
+	if _, err := h.svc.KeyRing(ctx, kmsScope(project, region), ring.String()); err != nil {
+		return err
+	}
+	return errNoImport
+}
 
 // ListVersions implements GET .../versions.
 func (h *kmsAPI) ListVersions(ctx context.Context, r kmsapi.ListVersionsRequestObject) (kmsapi.ListVersionsResponseObject, error) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,23 +45,34 @@ var kmsBadInputRep = []string{
 	"POST " + authzKMSVersion + "/verify",
 }
 
-// kmsBadInputPathCases adds the cases for the KMS path parameters of tmpl.
-func kmsBadInputPathCases(tmpl string, add func(name, field string, ids func(*authzIDs))) {
-	if strings.Contains(tmpl, ":keyRingId") {
+// kmsBadInputPathCases adds the cases for the KMS path parameters of
+// route: the main ones on every route, more spellings on the
+// representative routes.
+func kmsBadInputPathCases(route string, add func(name, field string, ids func(*authzIDs))) {
+	more := slices.Contains(kmsBadInputRep, route)
+	if strings.Contains(route, ":keyRingId") {
 		add("keyRingId not a UUID", "keyRingId", func(i *authzIDs) { i.Ring = "not-a-uuid" })
-		add("keyRingId UUID with junk", "keyRingId", func(i *authzIDs) { i.Ring += "0" })
-		add("keyRingId with quote", "keyRingId", func(i *authzIDs) { i.Ring = "1'or'1'='1" })
+		if more {
+			add("keyRingId UUID with junk", "keyRingId", func(i *authzIDs) { i.Ring += "0" })
+			add("keyRingId with quote", "keyRingId", func(i *authzIDs) { i.Ring = "1'or'1'='1" })
+		}
 	}
-	if strings.Contains(tmpl, ":keyId") {
+	if strings.Contains(route, ":keyId") {
 		add("keyId not a UUID", "keyId", func(i *authzIDs) { i.Key = "nope" })
-		add("keyId without dashes", "keyId", func(i *authzIDs) { i.Key = strings.ReplaceAll(i.Key, "-", "") })
+		if more {
+			add("keyId without dashes", "keyId", func(i *authzIDs) { i.Key = strings.ReplaceAll(i.Key, "-", "") })
+		}
 	}
-	if strings.Contains(tmpl, ":versionNumber") {
-		for _, v := range []string{"0", "-1", "abc", "1.5", "1e3", "0x1", "9223372036854775808", "99999999999999999999"} {
+	if strings.Contains(route, ":versionNumber") {
+		versions := []string{"0", "-1", "abc"}
+		if more {
+			versions = append(versions, "1.5", "1e3", "0x1", "9223372036854775808", "99999999999999999999")
+		}
+		for _, v := range versions {
 			add(fmt.Sprintf("versionNumber %q", v), "versionNumber", func(i *authzIDs) { i.Version = v })
 		}
 	}
-	if strings.Contains(tmpl, ":wrappingKeyId") {
+	if strings.Contains(route, ":wrappingKeyId") {
 		add("wrappingKeyId not a UUID", "wrappingKeyId", func(i *authzIDs) { i.WrappingKey = "nope" })
 	}
 }
@@ -334,8 +346,7 @@ func FuzzKMSEncryptBody(f *testing.F) {
 	env := apitest.Start(f, apitest.SQLite)
 	project := uuid.NewString()
 	user := "Bearer " + env.Token(f, project, "kms-user@p.example.com", iam.RoleKMSUser)
-	keys := env.CreateKMSKeys(f, project)
-	ids := authzIDs{Project: project, Region: apitest.Region, Ring: keys.Ring, Key: keys.KeyA, Version: "1"}
+	ids := authzKMSFixture(f, env, project)
 	url := env.URL + authzURL(f, authzKMSVersion+"/encrypt", ids)
 	ref := authzRef(f, ids)
 

@@ -70,21 +70,21 @@ func (h *kmsAPI) Verify(ctx context.Context, r kmsapi.VerifyRequestObject) (kmsa
 }
 
 // ListWrappingKeys answers 501.
-func (h *kmsAPI) ListWrappingKeys(context.Context, kmsapi.ListWrappingKeysRequestObject) (kmsapi.ListWrappingKeysResponseObject, error) {
-	return nil, errNoImport
+func (h *kmsAPI) ListWrappingKeys(ctx context.Context, r kmsapi.ListWrappingKeysRequestObject) (kmsapi.ListWrappingKeysResponseObject, error) {
+	return nil, h.noWrappingKeys(ctx, r.ProjectId, r.RegionId, r.KeyRingId)
 }
 
 // CreateWrappingKey answers 501.
-func (h *kmsAPI) CreateWrappingKey(context.Context, kmsapi.CreateWrappingKeyRequestObject) (kmsapi.CreateWrappingKeyResponseObject, error) {
-	return nil, errNoImport
+func (h *kmsAPI) CreateWrappingKey(ctx context.Context, r kmsapi.CreateWrappingKeyRequestObject) (kmsapi.CreateWrappingKeyResponseObject, error) {
+	return nil, h.noWrappingKeys(ctx, r.ProjectId, r.RegionId, r.KeyRingId)
 }
 
 // GetWrappingKey answers 501.
-func (h *kmsAPI) GetWrappingKey(context.Context, kmsapi.GetWrappingKeyRequestObject) (kmsapi.GetWrappingKeyResponseObject, error) {
-	return nil, errNoImport
+func (h *kmsAPI) GetWrappingKey(ctx context.Context, r kmsapi.GetWrappingKeyRequestObject) (kmsapi.GetWrappingKeyResponseObject, error) {
+	return nil, h.noWrappingKeys(ctx, r.ProjectId, r.RegionId, r.KeyRingId)
 }
 
 // DeleteWrappingKey answers 501.
-func (h *kmsAPI) DeleteWrappingKey(context.Context, kmsapi.DeleteWrappingKeyRequestObject) (kmsapi.DeleteWrappingKeyResponseObject, error) {
-	return nil, errNoImport
+func (h *kmsAPI) DeleteWrappingKey(ctx context.Context, r kmsapi.DeleteWrappingKeyRequestObject) (kmsapi.DeleteWrappingKeyResponseObject, error) {
+	return nil, h.noWrappingKeys(ctx, r.ProjectId, r.RegionId, r.KeyRingId)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/cofferhq/coffer/internal/httpapi/smapi"
 	"github.com/cofferhq/coffer/internal/iam"
 	"github.com/cofferhq/coffer/internal/instance"
+	"github.com/cofferhq/coffer/internal/keyring"
 	"github.com/cofferhq/coffer/internal/keyservice"
 )
 
@@ -74,7 +75,7 @@ type authzCase struct {
 	// prep, for KMS routes, brings the fresh fixture (authzPrepare) into the
 	// state a successful call needs, adjusting ids; a non-empty result
 	// replaces body (for bodies that depend on the fixture).
-	prep func(tb testing.TB, env *apitest.Env, ids *authzIDs, keys apitest.KMSKeys) string
+	prep func(tb testing.TB, env *apitest.Env, ids *authzIDs) string
 	// check, when set, checks the answer and effect of a successful call.
 	check func(tb testing.TB, env *apitest.Env, ids authzIDs, body []byte)
 }
@@ -283,13 +284,28 @@ func authzFixture(tb testing.TB, env *apitest.Env, project string) authzIDs {
 	return authzIDs{Project: project, Region: apitest.Region, Instance: in.ID, User: u.ID, ACL: a.ID}
 }
 
-// authzKMSFixture creates apitest.KMSKeys in project and returns them with
-// ids naming KeyA's version 1 (and a wrapping key ID, which never exists).
-func authzKMSFixture(tb testing.TB, env *apitest.Env, project string) (authzIDs, apitest.KMSKeys) {
+// authzKMSFixture creates a key ring with an aes_256_gcm key in project,
+// through the embedded KMS, and returns ids naming the key's version 1 (and
+// a wrapping key ID, which never exists). It is lighter than
+// apitest.CreateKMSKeys: generating the ECDSA key there costs ~20 ms under
+// -race, and the bad-input table prepares hundreds of these.
+func authzKMSFixture(tb testing.TB, env *apitest.Env, project string) authzIDs {
 	tb.Helper()
-	keys := env.CreateKMSKeys(tb, project)
-	return authzIDs{Project: project, Region: apitest.Region, Ring: keys.Ring, Key: keys.KeyA, Version: "1",
-		WrappingKey: uuid.NewString()}, keys
+	ids := authzIDs{Project: project, Region: apitest.Region, Version: "1", WrappingKey: uuid.NewString()}
+	kr, err := env.KMS.CreateKeyRing(context.Background(), authzScope(ids), "fixture", "")
+	authzMust(tb, "create key ring", err)
+	ids.Ring = kr.ID
+	ids.Key = authzNewKey(tb, env, ids, keyring.AES256GCM)
+	return ids
+}
+
+// authzNewKey creates a key of alg in ids.Ring and returns its ID.
+func authzNewKey(tb testing.TB, env *apitest.Env, ids authzIDs, alg keyring.Algorithm) string {
+	tb.Helper()
+	k, err := env.KMS.CreateKey(context.Background(), authzScope(ids), ids.Ring, keyservice.KeySpec{
+		DisplayName: "fixture", Algorithm: alg, Purpose: alg.Purpose(), Protection: "software"})
+	authzMust(tb, "create "+string(alg)+" key", err)
+	return k.ID
 }
 
 // authzFix is a fresh fixture for one route: the IDs for its URL and its
@@ -310,10 +326,10 @@ func authzPrepare(tb testing.TB, env *apitest.Env, project, route string) authzF
 	if !c.class.kms() {
 		return authzFix{ids: authzFixture(tb, env, project), body: c.body}
 	}
-	ids, keys := authzKMSFixture(tb, env, project)
+	ids := authzKMSFixture(tb, env, project)
 	body := c.body
 	if c.prep != nil {
-		if b := c.prep(tb, env, &ids, keys); b != "" {
+		if b := c.prep(tb, env, &ids); b != "" {
 			body = b
 		}
 	}
@@ -343,7 +359,7 @@ func authzMust(tb testing.TB, what string, err error) {
 
 // The prep functions of the KMS cases.
 
-func authzEmptyRing(tb testing.TB, env *apitest.Env, ids *authzIDs, _ apitest.KMSKeys) string {
+func authzEmptyRing(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
 	tb.Helper()
 	kr, err := env.KMS.CreateKeyRing(context.Background(), authzScope(*ids), "empty", "")
 	authzMust(tb, "create empty key ring", err)
@@ -351,39 +367,40 @@ func authzEmptyRing(tb testing.TB, env *apitest.Env, ids *authzIDs, _ apitest.KM
 	return ""
 }
 
-func authzDeletedKey(tb testing.TB, env *apitest.Env, ids *authzIDs, _ apitest.KMSKeys) string {
+func authzDeletedKey(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
 	tb.Helper()
 	authzMust(tb, "DeleteKey", env.KMS.DeleteKey(context.Background(), authzScope(*ids), ids.Ring, ids.Key))
 	return ""
 }
 
-func authzDisabledVersion(tb testing.TB, env *apitest.Env, ids *authzIDs, _ apitest.KMSKeys) string {
+func authzDisabledVersion(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
 	tb.Helper()
 	authzMust(tb, "DisableVersion", env.KMS.DisableVersion(context.Background(), authzScope(*ids), ids.Ring, ids.Key, 1))
 	return ""
 }
 
-func authzDestroyedVersion(tb testing.TB, env *apitest.Env, ids *authzIDs, _ apitest.KMSKeys) string {
+func authzDestroyedVersion(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
 	tb.Helper()
 	authzMust(tb, "DestroyVersion", env.KMS.DestroyVersion(context.Background(), authzScope(*ids), ids.Ring, ids.Key, 1))
 	return ""
 }
 
-func authzCiphertext(tb testing.TB, env *apitest.Env, ids *authzIDs, _ apitest.KMSKeys) string {
+func authzCiphertext(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
 	tb.Helper()
 	ct, err := env.KMS.Encrypt(context.Background(), authzRef(tb, *ids), []byte(authzPlaintext), nil)
 	authzMust(tb, "Encrypt", err)
 	return `{"data":"` + base64.StdEncoding.EncodeToString(ct) + `"}`
 }
 
-func authzSignKey(_ testing.TB, _ *apitest.Env, ids *authzIDs, keys apitest.KMSKeys) string {
-	ids.Key = keys.SignKey
+func authzSignKey(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
+	tb.Helper()
+	ids.Key = authzNewKey(tb, env, *ids, keyring.ECDSAP256SHA256)
 	return ""
 }
 
-func authzSignature(tb testing.TB, env *apitest.Env, ids *authzIDs, keys apitest.KMSKeys) string {
+func authzSignature(tb testing.TB, env *apitest.Env, ids *authzIDs) string {
 	tb.Helper()
-	ids.Key = keys.SignKey
+	authzSignKey(tb, env, ids)
 	sig, err := env.KMS.Sign(context.Background(), authzRef(tb, *ids), []byte(authzPlaintext))
 	authzMust(tb, "Sign", err)
 	return `{"data":"` + authzPlaintextB64 + `","signature":"` + base64.StdEncoding.EncodeToString(sig) + `"}`
@@ -879,7 +896,7 @@ func TestRouteAuthorization(t *testing.T) {
 			for _, key := range routes {
 				fixtures[key] = authzPrepare(t, env, project, key)
 			}
-			foreignOwn, _ := authzKMSFixture(t, env, other)
+			foreignOwn := authzKMSFixture(t, env, other)
 			sm := authzFixture(t, env, other)
 			foreignOwn.Instance, foreignOwn.User, foreignOwn.ACL = sm.Instance, sm.User, sm.ACL
 			forged := authzForged(t, env, owner)

@@ -1,7 +1,7 @@
 // Package storetest implements the conformance suite that every Coffer
 // store must pass: the instance, IAM, seal-check, embedded KMS, Vault
-// token and KV v2 stores, run against a real database by each store
-// package's tests.
+// token, KV v2 and Vault mount table stores, run against a real database
+// by each store package's tests.
 package storetest
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/kv"
+	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/token"
 )
@@ -29,6 +30,7 @@ type Stores struct {
 	KMS       keyservice.Store
 	Tokens    token.Store
 	KV        kv.Store
+	Mounts    mount.Store
 }
 
 // Run runs the suite. open must return the stores of a fresh, migrated,
@@ -45,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("KMS", func(t *testing.T) { testKMS(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("KV", func(t *testing.T) { testKV(t, open) })
+	t.Run("Mounts", func(t *testing.T) { testMounts(t, open) })
 }
 
 // base is a time as callers store them: UTC, truncated to the microsecond.

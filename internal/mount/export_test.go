@@ -1,0 +1,4 @@
+package mount
+
+// NormalizeUsername exports normalizeUsername to the tests.
+var NormalizeUsername = normalizeUsername

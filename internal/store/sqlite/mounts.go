@@ -1,0 +1,166 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cofferhq/coffer/internal/errs"
+	"github.com/cofferhq/coffer/internal/mount"
+)
+
+// MountStore is the SQLite mount.Store: the Vault listener's mount table
+// and the users of its userpass mounts. It is safe for concurrent use;
+// returned values and their slices and maps are owned by the caller.
+type MountStore struct {
+	db *DB
+}
+
+var _ mount.Store = (*MountStore)(nil)
+
+// Mounts returns the mount table store on db.
+func (db *DB) Mounts() *MountStore { return &MountStore{db: db} }
+
+const mountColumns = `kind, path, type, description, accessor, uuid, options, default_lease_ttl_ns, max_lease_ttl_ns,
+created_at, wrapped_keyring, wrapped_fallback_key`
+
+const insertMountSQL = `INSERT INTO vault_mounts (` + mountColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// CreateMount stores m. A taken path (within its kind) or accessor is
+// errs.AlreadyExists; a mount without kind, path or accessor, or with a
+// negative TTL, is errs.InvalidArgument.
+func (s *MountStore) CreateMount(ctx context.Context, m *mount.Mount) error {
+	if err := checkMount(m); err != nil {
+		return err
+	}
+	opts, err := json.Marshal(m.Options)
+	if err != nil {
+		return fmt.Errorf("encode mount options: %w", err)
+	}
+	return s.db.inTx(ctx, false, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, insertMountSQL, m.Kind, m.Path, m.Type, m.Description, m.Accessor, m.UUID,
+			string(opts), int64(m.DefaultLeaseTTL), int64(m.MaxLeaseTTL), formatTime(m.CreatedAt.Truncate(time.Microsecond)),
+			nonNil(m.WrappedKeyring), nonNil(m.WrappedFallbackKey))
+		if isUniqueViolation(err) {
+			return errs.Wrap(errs.AlreadyExists, err,
+				fmt.Sprintf("a mount at %s/ or with accessor %s already exists", m.Path, m.Accessor))
+		}
+		if err != nil {
+			return fmt.Errorf("insert mount: %w", err)
+		}
+		return nil
+	})
+}
+
+// checkMount checks what the columns require of m.
+func checkMount(m *mount.Mount) error {
+	switch {
+	case m.Kind != mount.KindSecret && m.Kind != mount.KindAuth:
+		return errs.E(errs.InvalidArgument, "mount kind %q is neither %q nor %q", m.Kind, mount.KindSecret, mount.KindAuth)
+	case m.Path == "" || m.Accessor == "":
+		return errs.E(errs.InvalidArgument, "a mount needs a path and an accessor")
+	}
+	return checkLeaseTTLs(m)
+}
+
+// checkLeaseTTLs refuses negative lease TTLs.
+func checkLeaseTTLs(m *mount.Mount) error {
+	if m.DefaultLeaseTTL < 0 || m.MaxLeaseTTL < 0 {
+		return errs.E(errs.InvalidArgument, "lease TTLs must not be negative")
+	}
+	return nil
+}
+
+const selectMountSQL = `SELECT ` + mountColumns + ` FROM vault_mounts WHERE kind = ? AND path = ?`
+
+// Mount returns the mount of kind at path; errs.NotFound when there is none.
+func (s *MountStore) Mount(ctx context.Context, kind, path string) (*mount.Mount, error) {
+	var m *mount.Mount
+	err := s.db.inTx(ctx, true, func(tx *sql.Tx) error {
+		var err error
+		m, err = scanMount(tx.QueryRowContext(ctx, selectMountSQL, kind, path))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "no mount at %s/", path)
+		}
+		if err != nil {
+			return fmt.Errorf("select mount: %w", err)
+		}
+		return nil
+	})
+	return m, err
+}
+
+const listMountsSQL = `SELECT ` + mountColumns + ` FROM vault_mounts WHERE kind = ? ORDER BY path`
+
+// ListMounts returns the mounts of kind ordered by path.
+func (s *MountStore) ListMounts(ctx context.Context, kind string) ([]*mount.Mount, error) {
+	var list []*mount.Mount
+	err := s.db.inTx(ctx, true, func(tx *sql.Tx) error {
+		var err error
+		if list, err = queryAll(ctx, tx, scanMount, listMountsSQL, kind); err != nil {
+			return fmt.Errorf("list mounts: %w", err)
+		}
+		return nil
+	})
+	return list, err
+}
+
+const tuneMountSQL = `UPDATE vault_mounts SET default_lease_ttl_ns = ?, max_lease_ttl_ns = ?, description = ?
+WHERE kind = ? AND path = ?`
+
+// TuneMount replaces the lease TTLs and description of the mount of
+// m.Kind at m.Path; errs.NotFound when there is none.
+func (s *MountStore) TuneMount(ctx context.Context, m *mount.Mount) error {
+	if err := checkLeaseTTLs(m); err != nil {
+		return err
+	}
+	return s.db.inTx(ctx, false, func(tx *sql.Tx) error {
+		return execOne(ctx, tx, "mount "+m.Path, tuneMountSQL,
+			int64(m.DefaultLeaseTTL), int64(m.MaxLeaseTTL), m.Description, m.Kind, m.Path)
+	})
+}
+
+const (
+	deleteMountSQL      = `DELETE FROM vault_mounts WHERE kind = ? AND path = ?`
+	deleteMountUsersSQL = `DELETE FROM vault_userpass_users WHERE mount = ?`
+)
+
+// DeleteMount removes the mount of kind at path and, for an auth mount,
+// its users; errs.NotFound when there is no such mount.
+func (s *MountStore) DeleteMount(ctx context.Context, kind, path string) error {
+	return s.db.inTx(ctx, false, func(tx *sql.Tx) error {
+		if err := execOne(ctx, tx, "mount "+path, deleteMountSQL, kind, path); err != nil {
+			return err
+		}
+		if kind != mount.KindAuth {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, deleteMountUsersSQL, path); err != nil {
+			return fmt.Errorf("delete the mount's users: %w", err)
+		}
+		return nil
+	})
+}
+
+func scanMount(row scanner) (*mount.Mount, error) {
+	var (
+		m              mount.Mount
+		opts           string
+		dflt, maxTTL   int64
+		ring, fallback []byte
+	)
+	err := row.Scan(&m.Kind, &m.Path, &m.Type, &m.Description, &m.Accessor, &m.UUID, &opts, &dflt, &maxTTL,
+		scanTime(&m.CreatedAt), &ring, &fallback)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(opts), &m.Options); err != nil {
+		return nil, fmt.Errorf("decode mount options: %w", err)
+	}
+	m.DefaultLeaseTTL, m.MaxLeaseTTL = time.Duration(dflt), time.Duration(maxTTL)
+	m.WrappedKeyring, m.WrappedFallbackKey = nilIfEmpty(ring), nilIfEmpty(fallback)
+	return &m, nil
+}

@@ -1,0 +1,6 @@
+BEGIN;
+
+DROP TABLE vault_userpass_users;
+DROP TABLE vault_mounts;
+
+COMMIT;

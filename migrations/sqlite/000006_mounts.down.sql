@@ -1,0 +1,2 @@
+DROP TABLE vault_userpass_users;
+DROP TABLE vault_mounts;

@@ -16,6 +16,7 @@ import (
 	"github.com/cofferhq/coffer/internal/kms"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/kv"
+	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
@@ -35,6 +36,7 @@ type database interface {
 	kmsStore() keyservice.Store
 	tokenStore() token.Store
 	kvStore() kv.Store
+	mountStore() mount.Store
 }
 
 type pgDB struct{ *postgres.DB }
@@ -45,6 +47,7 @@ func (d pgDB) sealCheck() seal.CheckStore { return d.SealCheck() }
 func (d pgDB) kmsStore() keyservice.Store { return d.KMS() }
 func (d pgDB) tokenStore() token.Store    { return d.Tokens() }
 func (d pgDB) kvStore() kv.Store          { return d.KV() }
+func (d pgDB) mountStore() mount.Store    { return d.Mounts() }
 
 type liteDB struct{ *sqlite.DB }
 
@@ -54,6 +57,7 @@ func (d liteDB) sealCheck() seal.CheckStore { return d.SealCheck() }
 func (d liteDB) kmsStore() keyservice.Store { return d.KMS() }
 func (d liteDB) tokenStore() token.Store    { return d.Tokens() }
 func (d liteDB) kvStore() kv.Store          { return d.KV() }
+func (d liteDB) mountStore() mount.Store    { return d.Mounts() }
 
 // openDB opens the configured store: PostgreSQL when COFFER_DATABASE_URL is
 // set, else the embedded SQLite file in COFFER_DATA_DIR.
@@ -147,6 +151,7 @@ type services struct {
 	instances *instance.Service
 	kv        *kv.Service
 	tokens    *token.Service
+	mounts    *mount.Service
 }
 
 func (c *core) services() (*services, error) {
@@ -168,10 +173,10 @@ func (c *core) services() (*services, error) {
 	}
 	env := envelope.New(c.cfg.Envelope, keeper, c.seal) // one keyring cache for the control plane and KV
 	hooks := &dataplane.Hooks{Tokens: tokens}
-	sv := &services{tokens: tokens}
+	sv := &services{tokens: tokens, mounts: mount.NewService(c.db.mountStore(), env)}
 	sv.instances = instance.NewService(c.cfg.Instance, instance.Deps{Store: c.db.instances(), Accounts: c.iam,
 		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: env, DataPlane: hooks})
-	sv.kv = kv.NewService(c.db.kvStore(), dataplane.MountKeys{Instances: sv.instances}, env)
+	sv.kv = kv.NewService(c.db.kvStore(), dataplane.MountKeys{Instances: sv.instances, Mounts: sv.mounts}, env)
 	hooks.KV = sv.kv
 	return sv, nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/cofferhq/coffer/internal/keyservice"
 	"github.com/cofferhq/coffer/internal/kms/localkms"
 	"github.com/cofferhq/coffer/internal/kv"
+	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
@@ -88,6 +89,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		kmsStore keyservice.Store
 		tokStore token.Store
 		kvStore  kv.Store
+		mntStore mount.Store
 		iamStore iam.Store
 		check    seal.CheckStore
 		dump     func(testing.TB) string
@@ -100,7 +102,7 @@ func Start(tb testing.TB, k Kind) *Env {
 			tb.Fatalf("open sqlite: %v", err)
 		}
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
-		tokStore, kvStore = s.Tokens(), s.KV()
+		tokStore, kvStore, mntStore = s.Tokens(), s.KV(), s.Mounts()
 		dump = func(tb testing.TB) string { return dumpSQLite(tb, dir) }
 	case Postgres:
 		url := dbtest.Postgres(tb)
@@ -109,7 +111,7 @@ func Start(tb testing.TB, k Kind) *Env {
 			tb.Fatalf("open postgres: %v", err)
 		}
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
-		tokStore, kvStore = s.Tokens(), s.KV()
+		tokStore, kvStore, mntStore = s.Tokens(), s.KV(), s.Mounts()
 		dump = func(tb testing.TB) string { return dumpPostgres(tb, url) }
 	default:
 		tb.Fatalf("unknown store kind %q", k)
@@ -144,9 +146,10 @@ func Start(tb testing.TB, k Kind) *Env {
 	dp := &dataplane.Hooks{Tokens: vt}
 	svc := instance.NewService(cfg, instance.Deps{Store: inst, Accounts: iamSvc, Hasher: instance.NewHasher(hk),
 		KMS: keeper, Envelope: env, DataPlane: dp})
-	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc}, env)
+	mounts := mount.NewService(mntStore, env)
+	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc, Mounts: mounts}, env)
 	vsrv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
-		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Config: vaultapi.Config{
+		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Mounts: mounts, Config: vaultapi.Config{
 			Limits:        vaultapi.Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 10000},
 			LoginFailures: 10, LoginRefill: time.Minute}}))
 	tb.Cleanup(vsrv.Close)

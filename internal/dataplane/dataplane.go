@@ -7,8 +7,10 @@ import (
 	"context"
 
 	"github.com/cofferhq/coffer/internal/envelope"
+	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/kv"
+	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/token"
 )
 
@@ -36,19 +38,27 @@ func (h *Hooks) InstanceDeleted(ctx context.Context, instanceID string) error {
 	return err
 }
 
-// UserDeleted revokes the user's tokens.
-func (h *Hooks) UserDeleted(ctx context.Context, userID string) error {
+// RevokeUserTokens revokes the user's tokens (deleted, or write changed).
+func (h *Hooks) RevokeUserTokens(ctx context.Context, userID string) error {
 	_, err := h.Tokens.RevokeByMeta(ctx, "user", userID)
 	return err
 }
 
 // MountKeys is the KV engine's KeySource: an instance's envelope keys by
-// its mount path.
-type MountKeys struct{ Instances *instance.Service }
+// its mount path, else those of a KV mount of the mount table.
+type MountKeys struct {
+	Instances *instance.Service
+	Mounts    *mount.Service
+}
 
 var _ kv.KeySource = MountKeys{}
 
-// Keys returns the envelope keys of the instance whose ID is mount.
-func (m MountKeys) Keys(ctx context.Context, mount string) (envelope.Keys, error) {
-	return m.Instances.MountKeys(ctx, mount)
+// Keys returns the envelope keys of the instance whose ID is path, or of
+// the table's KV mount at path.
+func (m MountKeys) Keys(ctx context.Context, path string) (envelope.Keys, error) {
+	k, err := m.Instances.MountKeys(ctx, path)
+	if errs.Is(err, errs.NotFound) && m.Mounts != nil {
+		return m.Mounts.Keys(ctx, path)
+	}
+	return k, err
 }

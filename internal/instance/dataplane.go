@@ -8,12 +8,13 @@ import (
 )
 
 // DataPlane is the Vault side of instances: it counts an instance's secrets
-// and is told when an instance or user goes away, so their secrets and
-// tokens go too. A nil DataPlane (control-plane-only tests) counts nothing.
+// and is told when an instance goes away (its secrets and tokens go too) and
+// when a user goes away or loses or gains write access (its tokens are
+// revoked, so a downgrade takes effect at once, not when tokens expire). A nil DataPlane (control-plane-only tests) counts nothing.
 type DataPlane interface {
 	CountSecrets(ctx context.Context, instanceID string) (int, error)
 	InstanceDeleted(ctx context.Context, instanceID string) error
-	UserDeleted(ctx context.Context, userID string) error
+	RevokeUserTokens(ctx context.Context, userID string) error
 }
 
 // withCount fills in's SecretCount from the data plane.

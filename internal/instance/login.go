@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/google/uuid"
+
 	"github.com/cofferhq/coffer/internal/errs"
 )
 
@@ -37,8 +39,12 @@ func (s *Service) Login(ctx context.Context, username, password string) (*User, 
 
 // InstanceByID returns an instance by ID alone, for the Vault listener,
 // where the mount path is the instance ID.
+// Only the ID's canonical spelling (lowercase, hyphenated, as the control
+// plane returns it) names the mount: "E4B7…", "{e4b7…}" or "urn:uuid:e4b7…"
+// are no mount, so no secret can be filed under a second spelling.
 func (s *Service) InstanceByID(ctx context.Context, id string) (*Instance, error) {
-	if err := validateUUID("instance", id); err != nil {
+	u, err := uuid.Parse(id)
+	if err != nil || u.String() != id {
 		return nil, errs.E(errs.NotFound, "instance %s not found", id)
 	}
 	return s.store.InstanceByID(ctx, id)

@@ -81,10 +81,19 @@ func (s *Service) UpdateUser(ctx context.Context, sc Scope, instanceID, id strin
 		}
 		u.Description = *p.Description
 	}
+	changed := p.Write != nil && *p.Write != u.Write
 	if p.Write != nil {
 		u.Write = *p.Write
 	}
-	return s.store.UpdateUser(ctx, u)
+	if err := s.store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	if changed && s.data != nil { // tokens carry the old policy: revoke them
+		if err := s.data.RevokeUserTokens(ctx, id); err != nil {
+			return fmt.Errorf("revoke the user's tokens: %w", err)
+		}
+	}
+	return nil
 }
 
 // DeleteUser deletes user id.
@@ -96,7 +105,7 @@ func (s *Service) DeleteUser(ctx context.Context, sc Scope, instanceID, id strin
 		return err
 	}
 	if s.data != nil { // its tokens stop working at once
-		if err := s.data.UserDeleted(ctx, id); err != nil {
+		if err := s.data.RevokeUserTokens(ctx, id); err != nil {
 			return fmt.Errorf("revoke the user's tokens: %w", err)
 		}
 	}

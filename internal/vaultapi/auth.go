@@ -65,6 +65,17 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 				ps = append(ps, p)
 			}
 		}
+		// A token of an instance's user works only from the instance's
+		// ACL, for every request, token self-service included.
+		if inst := t.Meta["instance"]; inst != "" {
+			inACL, err := s.instances.AllowsAddress(c.Request().Context(), inst, clientAddr(c))
+			if err != nil {
+				return err
+			}
+			if !inACL {
+				return errs.E(errs.PermissionDenied, "permission denied")
+			}
+		}
 		c.Set(tokenKey, t)
 		c.Set(secretKey, secret)
 		c.Set(aclKey, token.NewACL(ps))

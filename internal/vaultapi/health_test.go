@@ -1,19 +1,17 @@
-package vaultapi
+package vaultapi_test
 
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
+
+	"github.com/cofferhq/coffer/internal/apitest"
 )
 
 func TestHealth(t *testing.T) {
-	srv := httptest.NewServer(New(Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), ClusterName: "coffer", ClusterID: "cid",
-		Config: Config{Limits: Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 1000}, LoginFailures: 5, LoginRefill: time.Minute}}))
-	defer srv.Close()
+	env := apitest.Start(t, apitest.SQLite)
+	srv := struct{ URL string }{env.VaultURL}
 	cases := []struct {
 		method, query string
 		want          int
@@ -37,8 +35,11 @@ func TestHealth(t *testing.T) {
 			t.Errorf("%s %s = %d, want %d", tc.method, tc.query, res.StatusCode, tc.want)
 		}
 		if tc.method == http.MethodGet && tc.want == 200 {
-			var h healthResponse
-			if err := json.Unmarshal(b, &h); err != nil || !h.Initialized || h.Sealed || h.Standby || h.ClusterID != "cid" {
+			var h struct {
+				Initialized, Sealed, Standby bool
+				ClusterID                    string `json:"cluster_id"`
+			}
+			if err := json.Unmarshal(b, &h); err != nil || !h.Initialized || h.Sealed || h.Standby || h.ClusterID != "test" {
 				t.Errorf("body = %s (%v)", b, err)
 			}
 		}

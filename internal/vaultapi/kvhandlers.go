@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cofferhq/coffer/internal/errs"
+	mountpkg "github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/token"
 )
 
@@ -25,8 +26,12 @@ func (s *Server) kvTarget(c echo.Context, endpoint, capability string) (mount, p
 		return "", "", err
 	}
 	in, err := s.instances.InstanceByID(c.Request().Context(), mount)
-	if errs.Is(err, errs.NotFound) {
-		return "", "", echo.NewHTTPError(http.StatusNotFound)
+	if errs.Is(err, errs.NotFound) { // not an instance: a KV mount of the mount table?
+		m, merr := s.mounts.Mount(c.Request().Context(), mountpkg.KindSecret, mount)
+		if merr != nil || m.Type != "kv" {
+			return "", "", echo.NewHTTPError(http.StatusNotFound)
+		}
+		return mount, path, nil
 	}
 	if err != nil {
 		return "", "", err
@@ -61,8 +66,15 @@ func (s *Server) kvReadData(c echo.Context) error {
 
 // writeCapability is "create" for a path that has no version yet, else
 // "update", as Vault decides between its create and update operations.
+// The policy is checked first, so nothing is read for a caller who may
+// write neither way.
 func (s *Server) writeCapability(c echo.Context) string {
 	mount, path := c.Param("mount"), strings.TrimPrefix(c.Param("*"), "/")
+	endpoint := strings.Split(strings.TrimPrefix(c.Path(), "/v1/:mount/"), "/")[0]
+	full := mount + "/" + endpoint + "/" + path
+	if allow(c, full, token.CapCreate) != nil && allow(c, full, token.CapUpdate) != nil {
+		return token.CapUpdate // denied by kvTarget without a read
+	}
 	if _, err := s.kv.ReadMetadata(c.Request().Context(), mount, path); errs.Is(err, errs.NotFound) {
 		return token.CapCreate
 	}

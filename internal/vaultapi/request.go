@@ -3,10 +3,12 @@ package vaultapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -26,7 +28,8 @@ type Limits struct {
 }
 
 // rewriteMethod maps Vault's verbs onto the ones routes are registered
-// with: PUT is POST, and GET ?list=true is LIST. It runs before routing
+// with: PUT is POST, and GET ?list=<true> is LIST, with ?list= read by
+// strconv.ParseBool as Vault reads it (a non-boolean is 400). It runs before routing
 // (Echo's Pre), because the router picks the handler by method.
 func rewriteMethod(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -34,8 +37,14 @@ func rewriteMethod(next echo.HandlerFunc) echo.HandlerFunc {
 		switch {
 		case r.Method == http.MethodPut:
 			r.Method = http.MethodPost
-		case r.Method == http.MethodGet && (r.URL.Query().Get("list") == "true"):
-			r.Method = "LIST"
+		case r.Method == http.MethodGet && r.URL.Query().Has("list"):
+			list, err := strconv.ParseBool(r.URL.Query().Get("list"))
+			if err != nil {
+				return errs.E(errs.InvalidArgument, "list: expected a boolean")
+			}
+			if list {
+				r.Method = "LIST"
+			}
 		}
 		return next(c)
 	}
@@ -45,6 +54,10 @@ func rewriteMethod(next echo.HandlerFunc) echo.HandlerFunc {
 // body is an empty object. Keys the handler does not know become warnings.
 func readBody(c echo.Context, lim Limits, known ...string) (map[string]any, error) {
 	b, err := io.ReadAll(io.LimitReader(c.Request().Body, lim.MaxBodyBytes+1))
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge { // Echo's BodyLimit, chunked bodies
+		return nil, he
+	}
 	if err != nil {
 		return nil, errs.E(errs.InvalidArgument, "failed to read request body")
 	}

@@ -51,6 +51,7 @@ type Deps struct {
 	Tokens      Tokens
 	Instances   Instances
 	KV          *kv.Service
+	Mounts      Mounts
 	Config      Config
 }
 
@@ -62,15 +63,21 @@ type Server struct {
 	tokens      Tokens
 	instances   Instances
 	kv          *kv.Service
+	mounts      Mounts
 	cfg         Config
 	logins      *loginLimiter
 	now         func() time.Time
 }
 
-// New returns the Vault listener's handler.
+// New returns the Vault listener's handler. It panics when a dependency is
+// missing: a wiring defect must stop start-up, not fail requests later.
 func New(d Deps) *echo.Echo {
+	if d.Log == nil || d.Tokens == nil || d.Instances == nil || d.KV == nil || d.Mounts == nil ||
+		d.Config.Limits.MaxBodyBytes < 1 || d.Config.LoginFailures < 1 || d.Config.LoginRefill <= 0 {
+		panic("vaultapi.New: missing dependency or config")
+	}
 	s := &Server{log: d.Log, clusterName: d.ClusterName, clusterID: d.ClusterID, tokens: d.Tokens,
-		instances: d.Instances, kv: d.KV, cfg: d.Config, now: time.Now,
+		instances: d.Instances, kv: d.KV, mounts: d.Mounts, cfg: d.Config, now: time.Now,
 		logins: newLoginLimiter(d.Config.LoginRefill, d.Config.LoginFailures)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

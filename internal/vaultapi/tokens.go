@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/token"
 )
 
@@ -82,4 +83,58 @@ func authBlock(secret string, t *token.Token, now time.Time) map[string]any {
 		"identity_policies": nil, "metadata": t.Meta, "lease_duration": lease, "renewable": t.Renewable,
 		"entity_id": "", "token_type": "service", "orphan": true, "mfa_requirement": nil, "num_uses": 0,
 	}
+}
+
+// createToken serves auth/token/create for admins (root, or a policy with
+// sudo-free update on the path): a token with the given policies.
+func (s *Server) createToken(c echo.Context) error {
+	if err := allow(c, "auth/token/create", token.CapUpdate); err != nil {
+		return err
+	}
+	body, err := readBody(c, s.cfg.Limits, "policies", "ttl", "explicit_max_ttl", "renewable", "display_name", "meta",
+		"no_default_policy", "bound_cidrs")
+	if err != nil {
+		return err
+	}
+	spec := token.Spec{Path: "auth/token/create", DisplayName: "token", Renewable: true}
+	if v, set := body["policies"]; set {
+		if spec.Policies, err = stringList("policies", v); err != nil {
+			return err
+		}
+	}
+	if nd, _ := body["no_default_policy"].(bool); !nd {
+		spec.Policies = append(spec.Policies, policyDefault)
+	}
+	caller := c.Get(tokenKey).(*token.Token)
+	for _, p := range spec.Policies { // no escalation: only root may grant root
+		if p == policyRoot && !contains(caller.Policies, policyRoot) {
+			return errs.E(errs.PermissionDenied, "permission denied")
+		}
+	}
+	if v, set := body["ttl"]; set {
+		if spec.TTL, err = durationParam("ttl", v); err != nil {
+			return err
+		}
+	}
+	if v, set := body["explicit_max_ttl"]; set {
+		if spec.MaxTTL, err = durationParam("explicit_max_ttl", v); err != nil {
+			return err
+		}
+	}
+	if r, isBool := body["renewable"].(bool); isBool {
+		spec.Renewable = r
+	}
+	if d, isStr := body["display_name"].(string); isStr && d != "" {
+		spec.DisplayName = "token-" + d
+	}
+	if v, set := body["bound_cidrs"]; set {
+		if spec.BoundCIDRs, err = stringList("bound_cidrs", v); err != nil {
+			return err
+		}
+	}
+	secret, t, err := s.tokens.Create(c.Request().Context(), spec)
+	if err != nil {
+		return err
+	}
+	return okAuth(c, authBlock(secret, t, s.now()))
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cofferhq/coffer/internal/errs"
+	mountpkg "github.com/cofferhq/coffer/internal/mount"
 )
 
 // uiMount answers sys/internal/ui/mounts/<path>, the CLI's KV preflight: the
@@ -18,15 +19,24 @@ func (s *Server) uiMount(c echo.Context) error {
 	if mount == "" || acl == nil || !hasAnyUnder(c, mount) {
 		return errs.E(errs.PermissionDenied, "permission denied")
 	}
-	if _, err := s.instances.InstanceByID(c.Request().Context(), mount); err != nil {
+	ctx := c.Request().Context()
+	if _, err := s.instances.InstanceByID(ctx, mount); err == nil {
+		return ok(c, map[string]any{
+			"type": "kv", "path": mount + "/", "description": "Secrets Manager instance " + mount,
+			"options": map[string]string{"version": "2"}, "accessor": "kv_" + mount[:8], "local": false, "seal_wrap": false,
+			"external_entropy_access": false, "plugin_version": "", "running_plugin_version": "", "uuid": mount,
+			"config": map[string]any{"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false},
+		})
+	} else if !errs.Is(err, errs.NotFound) {
 		return err
 	}
-	return ok(c, map[string]any{
-		"type": "kv", "path": mount + "/", "description": "Secrets Manager instance " + mount,
-		"options": map[string]string{"version": "2"}, "accessor": "kv_" + mount[:8], "local": false, "seal_wrap": false,
-		"external_entropy_access": false, "plugin_version": "", "running_plugin_version": "", "uuid": mount,
-		"config": map[string]any{"default_lease_ttl": 0, "max_lease_ttl": 0, "force_no_cache": false},
-	})
+	m, err := s.mounts.Mount(ctx, mountpkg.KindSecret, mount) // a mount of the mount table
+	if err != nil {
+		return err
+	}
+	entry := mountEntry(m)
+	entry["path"] = m.Path + "/"
+	return ok(c, entry)
 }
 
 // hasAnyUnder reports whether the token holds any capability under mount.

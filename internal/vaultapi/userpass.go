@@ -28,23 +28,24 @@ func (s *Server) userpassLogin(c echo.Context) error {
 	}
 	keys := []string{"user:" + username, "addr:" + clientAddr(c).String()}
 	now := s.now()
-	if s.logins.blocked(now, keys...) {
-		return echo.NewHTTPError(http.StatusTooManyRequests, "too many failed login attempts; try again later")
-	}
-	ctx := c.Request().Context()
-	u, in, err := s.instances.Login(ctx, username, password)
-	if errs.Is(err, errs.InvalidArgument) {
-		s.logins.fail(now, keys...)
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	allowed, err := s.instances.AllowsAddress(ctx, in.ID, clientAddr(c))
+	allowed, finish, err := s.logins.begin(c.Request().Context(), now, keys...)
 	if err != nil {
 		return err
 	}
 	if !allowed {
+		return echo.NewHTTPError(http.StatusTooManyRequests, "too many failed login attempts; try again later")
+	}
+	ctx := c.Request().Context()
+	u, in, err := s.instances.Login(ctx, username, password)
+	finish(errs.Is(err, errs.InvalidArgument)) // only a wrong password spends the budget
+	if err != nil {
+		return err
+	}
+	inACL, err := s.instances.AllowsAddress(ctx, in.ID, clientAddr(c))
+	if err != nil {
+		return err
+	}
+	if !inACL {
 		return errs.E(errs.PermissionDenied, "permission denied")
 	}
 	secret, t, err := s.tokens.Create(ctx, token.Spec{

@@ -1,6 +1,7 @@
 package vaultapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cofferhq/coffer/internal/errs"
+	"github.com/cofferhq/coffer/internal/kv"
 	mountpkg "github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/token"
 )
@@ -82,7 +84,19 @@ func (s *Server) writeCapability(c echo.Context) string {
 }
 
 func (s *Server) kvWriteData(c echo.Context) error {
-	mount, path, err := s.kvTarget(c, "data", s.writeCapability(c))
+	return s.kvPut(c, s.writeCapability(c), s.kv.WriteData)
+}
+
+func (s *Server) kvPatchData(c echo.Context) error {
+	return s.kvPut(c, token.CapUpdate, s.kv.PatchData)
+}
+
+// kvPut serves data/ writes and patches: {"data": {...}, "options": {"cas": N}}.
+// A write may send no data (the engine answers "no data provided"); the
+// data, when sent, must be an object.
+func (s *Server) kvPut(c echo.Context, capability string,
+	put func(ctx context.Context, mount, path string, data map[string]any, cas *int) (*kv.Secret, error)) error {
+	mount, path, err := s.kvTarget(c, "data", capability)
 	if err != nil {
 		return err
 	}
@@ -98,31 +112,7 @@ func (s *Server) kvWriteData(c echo.Context) error {
 	if body["data"] != nil && !isMap {
 		return errs.E(errs.InvalidArgument, "data: expected an object")
 	}
-	sec, err := s.kv.WriteData(c.Request().Context(), mount, path, data, cas)
-	if err != nil {
-		return err
-	}
-	return ok(c, versionMeta(sec.Meta, sec.CustomMetadata))
-}
-
-func (s *Server) kvPatchData(c echo.Context) error {
-	mount, path, err := s.kvTarget(c, "data", token.CapUpdate)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(c, s.cfg.Limits, "data", "options")
-	if err != nil {
-		return err
-	}
-	cas, err := casParam(body)
-	if err != nil {
-		return err
-	}
-	patch, isMap := body["data"].(map[string]any)
-	if !isMap {
-		return errs.E(errs.InvalidArgument, "no data provided")
-	}
-	sec, err := s.kv.PatchData(c.Request().Context(), mount, path, patch, cas)
+	sec, err := put(c.Request().Context(), mount, path, data, cas)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/token"
+	"github.com/cofferhq/coffer/internal/transit"
 )
 
 // Stores are the stores of one database under test.
@@ -31,6 +32,7 @@ type Stores struct {
 	Tokens    token.Store
 	KV        kv.Store
 	Mounts    mount.Store
+	Transit   transit.Store
 }
 
 // Run runs the suite. open must return the stores of a fresh, migrated,
@@ -48,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("KV", func(t *testing.T) { testKV(t, open) })
 	t.Run("Mounts", func(t *testing.T) { testMounts(t, open) })
+	t.Run("Transit", func(t *testing.T) { testTransit(t, open) })
 }
 
 // base is a time as callers store them: UTC, truncated to the microsecond.

@@ -1,0 +1,5 @@
+BEGIN;
+
+DROP TABLE transit_keys;
+
+COMMIT;

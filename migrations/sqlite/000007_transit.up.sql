@@ -1,0 +1,17 @@
+-- The keys of transit mounts. sealed is the whole key (every version's
+-- material included) wrapped by the seal with AAD naming mount and name;
+-- nothing else of a key is stored in the clear. revision counts the
+-- writes of a row and makes updates optimistic: a writer changes the row
+-- only when it still holds the revision it read. mount is the path of a
+-- secret mount of type transit; disabling the mount must delete its
+-- keys too (transit.Service.DeleteMount). Times are stored as 000001
+-- describes. TEXT compares bytewise (BINARY), as Go strings do.
+
+CREATE TABLE transit_keys (
+    mount      TEXT    NOT NULL CHECK (mount <> ''),
+    name       TEXT    NOT NULL CHECK (name <> ''),
+    revision   INTEGER NOT NULL CHECK (revision >= 1),
+    sealed     BLOB    NOT NULL CHECK (length(sealed) > 0),
+    updated_at TEXT    NOT NULL,
+    PRIMARY KEY (mount, name)
+) STRICT, WITHOUT ROWID;

@@ -21,6 +21,7 @@ import (
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
 	"github.com/cofferhq/coffer/internal/token"
+	"github.com/cofferhq/coffer/internal/transit"
 )
 
 // database is what both stores offer the command layer.
@@ -37,27 +38,30 @@ type database interface {
 	tokenStore() token.Store
 	kvStore() kv.Store
 	mountStore() mount.Store
+	transitStore() transit.Store
 }
 
 type pgDB struct{ *postgres.DB }
 
-func (d pgDB) instances() instance.Store  { return d.Instances() }
-func (d pgDB) iamStore() iam.Store        { return d.IAM() }
-func (d pgDB) sealCheck() seal.CheckStore { return d.SealCheck() }
-func (d pgDB) kmsStore() keyservice.Store { return d.KMS() }
-func (d pgDB) tokenStore() token.Store    { return d.Tokens() }
-func (d pgDB) kvStore() kv.Store          { return d.KV() }
-func (d pgDB) mountStore() mount.Store    { return d.Mounts() }
+func (d pgDB) instances() instance.Store   { return d.Instances() }
+func (d pgDB) iamStore() iam.Store         { return d.IAM() }
+func (d pgDB) sealCheck() seal.CheckStore  { return d.SealCheck() }
+func (d pgDB) kmsStore() keyservice.Store  { return d.KMS() }
+func (d pgDB) tokenStore() token.Store     { return d.Tokens() }
+func (d pgDB) kvStore() kv.Store           { return d.KV() }
+func (d pgDB) mountStore() mount.Store     { return d.Mounts() }
+func (d pgDB) transitStore() transit.Store { return d.Transit() }
 
 type liteDB struct{ *sqlite.DB }
 
-func (d liteDB) instances() instance.Store  { return d.Instances() }
-func (d liteDB) iamStore() iam.Store        { return d.IAM() }
-func (d liteDB) sealCheck() seal.CheckStore { return d.SealCheck() }
-func (d liteDB) kmsStore() keyservice.Store { return d.KMS() }
-func (d liteDB) tokenStore() token.Store    { return d.Tokens() }
-func (d liteDB) kvStore() kv.Store          { return d.KV() }
-func (d liteDB) mountStore() mount.Store    { return d.Mounts() }
+func (d liteDB) instances() instance.Store   { return d.Instances() }
+func (d liteDB) iamStore() iam.Store         { return d.IAM() }
+func (d liteDB) sealCheck() seal.CheckStore  { return d.SealCheck() }
+func (d liteDB) kmsStore() keyservice.Store  { return d.KMS() }
+func (d liteDB) tokenStore() token.Store     { return d.Tokens() }
+func (d liteDB) kvStore() kv.Store           { return d.KV() }
+func (d liteDB) mountStore() mount.Store     { return d.Mounts() }
+func (d liteDB) transitStore() transit.Store { return d.Transit() }
 
 // openDB opens the configured store: PostgreSQL when COFFER_DATABASE_URL is
 // set, else the embedded SQLite file in COFFER_DATA_DIR.
@@ -152,6 +156,7 @@ type services struct {
 	kv        *kv.Service
 	tokens    *token.Service
 	mounts    *mount.Service
+	transit   *transit.Service
 }
 
 func (c *core) services() (*services, error) {
@@ -178,6 +183,7 @@ func (c *core) services() (*services, error) {
 		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: env, DataPlane: hooks})
 	sv.kv = kv.NewService(c.db.kvStore(), dataplane.MountKeys{Instances: sv.instances, Mounts: sv.mounts}, env)
 	hooks.KV = sv.kv
+	sv.transit = transit.NewService(c.db.transitStore(), c.seal)
 	return sv, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
 	"github.com/cofferhq/coffer/internal/token"
+	"github.com/cofferhq/coffer/internal/transit"
 	"github.com/cofferhq/coffer/internal/vaultapi"
 )
 
@@ -90,6 +91,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		tokStore token.Store
 		kvStore  kv.Store
 		mntStore mount.Store
+		trStore  transit.Store
 		iamStore iam.Store
 		check    seal.CheckStore
 		dump     func(testing.TB) string
@@ -102,7 +104,7 @@ func Start(tb testing.TB, k Kind) *Env {
 			tb.Fatalf("open sqlite: %v", err)
 		}
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
-		tokStore, kvStore, mntStore = s.Tokens(), s.KV(), s.Mounts()
+		tokStore, kvStore, mntStore, trStore = s.Tokens(), s.KV(), s.Mounts(), s.Transit()
 		dump = func(tb testing.TB) string { return dumpSQLite(tb, dir) }
 	case Postgres:
 		url := dbtest.Postgres(tb)
@@ -111,7 +113,7 @@ func Start(tb testing.TB, k Kind) *Env {
 			tb.Fatalf("open postgres: %v", err)
 		}
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
-		tokStore, kvStore, mntStore = s.Tokens(), s.KV(), s.Mounts()
+		tokStore, kvStore, mntStore, trStore = s.Tokens(), s.KV(), s.Mounts(), s.Transit()
 		dump = func(tb testing.TB) string { return dumpPostgres(tb, url) }
 	default:
 		tb.Fatalf("unknown store kind %q", k)
@@ -149,7 +151,7 @@ func Start(tb testing.TB, k Kind) *Env {
 	mounts := mount.NewService(mntStore, env)
 	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc, Mounts: mounts}, env)
 	vsrv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
-		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Mounts: mounts, Config: vaultapi.Config{
+		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Transit: transit.NewService(trStore, sl), Mounts: mounts, Config: vaultapi.Config{
 			Limits:        vaultapi.Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 10000},
 			LoginFailures: 10, LoginRefill: time.Minute}}))
 	tb.Cleanup(vsrv.Close)

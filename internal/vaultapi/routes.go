@@ -48,4 +48,26 @@ func (s *Server) routes(e *echo.Echo) {
 	kv.GET("/subkeys/*", s.kvSubkeys)
 	kv.GET("/config", s.kvReadConfig)
 	kv.POST("/config", s.kvWriteConfig)
+
+	// The transit engine on mounts of type "transit": its endpoints' first
+	// segments differ from KV's, so both share the /v1/:mount group.
+	tr := kv
+	tr.POST("/keys/:name", s.transitCreateKey)
+	tr.GET("/keys/:name", s.transitReadKey)
+	tr.DELETE("/keys/:name", s.transitDeleteKey)
+	tr.Add("LIST", "/keys", s.transitListKeys)
+	tr.POST("/keys/:name/config", s.transitConfigKey)
+	tr.POST("/keys/:name/rotate", s.transitRotateKey)
+	tr.POST("/encrypt/:name", s.transitEncrypt)
+	tr.POST("/decrypt/:name", s.transitDecrypt)
+	tr.POST("/rewrap/:name", s.transitRewrap)
+	for _, p := range []string{"/sign/:name", "/sign/:name/:algo"} {
+		tr.POST(p, s.transitSign)
+	}
+	for _, p := range []string{"/verify/:name", "/verify/:name/:algo"} {
+		tr.POST(p, s.transitVerify)
+	}
+	for _, p := range []string{"/hmac/:name", "/hmac/:name/:algo"} {
+		tr.POST(p, s.transitHMAC)
+	}
 }

@@ -1,8 +1,9 @@
 // Package vaultapi implements Coffer's Vault-compatible listener: sys
-// (health, seal-status, leader, the CLI's mount preflight), token
-// self-service, userpass login for instance users, and a KV v2 engine per
-// instance at the mount path that is the instance ID. Errors use Vault's
-// envelope {"errors": [...]} and status codes.
+// (health, seal-status, leader, mounts, auth, the CLI's mount preflight),
+// token self-service, userpass login for instance users and for userpass
+// mounts, a KV v2 engine per instance at the mount path that is the
+// instance ID (and on KV mounts), and the transit engine on transit mounts.
+// Errors use Vault's envelope {"errors": [...]} and status codes.
 package vaultapi
 
 import (
@@ -20,6 +21,7 @@ import (
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/instance"
 	"github.com/cofferhq/coffer/internal/kv"
+	"github.com/cofferhq/coffer/internal/transit"
 )
 
 // Version is the Vault API version Coffer reports in sys/health.
@@ -51,6 +53,7 @@ type Deps struct {
 	Tokens      Tokens
 	Instances   Instances
 	KV          *kv.Service
+	Transit     *transit.Service
 	Mounts      Mounts
 	Config      Config
 }
@@ -63,6 +66,7 @@ type Server struct {
 	tokens      Tokens
 	instances   Instances
 	kv          *kv.Service
+	transit     *transit.Service
 	mounts      Mounts
 	cfg         Config
 	logins      *loginLimiter
@@ -72,12 +76,12 @@ type Server struct {
 // New returns the Vault listener's handler. It panics when a dependency is
 // missing: a wiring defect must stop start-up, not fail requests later.
 func New(d Deps) *echo.Echo {
-	if d.Log == nil || d.Tokens == nil || d.Instances == nil || d.KV == nil || d.Mounts == nil ||
+	if d.Log == nil || d.Tokens == nil || d.Instances == nil || d.KV == nil || d.Transit == nil || d.Mounts == nil ||
 		d.Config.Limits.MaxBodyBytes < 1 || d.Config.LoginFailures < 1 || d.Config.LoginRefill <= 0 {
 		panic("vaultapi.New: missing dependency or config")
 	}
 	s := &Server{log: d.Log, clusterName: d.ClusterName, clusterID: d.ClusterID, tokens: d.Tokens,
-		instances: d.Instances, kv: d.KV, mounts: d.Mounts, cfg: d.Config, now: time.Now,
+		instances: d.Instances, kv: d.KV, transit: d.Transit, mounts: d.Mounts, cfg: d.Config, now: time.Now,
 		logins: newLoginLimiter(d.Config.LoginRefill, d.Config.LoginFailures)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -162,8 +162,13 @@ func (s *Server) disableMount(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Type == "kv" {
+	switch m.Type {
+	case mount.TypeKV:
 		if err := s.kv.DeleteMount(ctx, path); err != nil {
+			return err
+		}
+	case mount.TypeTransit:
+		if err := s.transit.DeleteMount(ctx, path); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,34 @@ func TestUsageErrors(t *testing.T) {
 	if _, err := cli(t, "iam", "grant", "--project", "x", "--subject", "a@example.com", "--role", "owner"); err == nil ||
 		!strings.Contains(err.Error(), "project must be a UUID") {
 		t.Errorf("grant with a bad project = %v", err)
+	}
+}
+
+// TestMetrics: both listeners report request metrics on the API listener's
+// /metrics, labelled by route template, never by raw path.
+func TestMetrics(t *testing.T) {
+	api := setEnv(t, "")
+	stop := startServe(t, api)
+	defer stop()
+	vault := "http://" + os.Getenv("COFFER_VAULT_ADDR")
+	for _, u := range []string{vault + "/v1/sys/health", vault + "/v1/some-secret-name/data/x", api + "/healthz"} {
+		res, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	code, body := call(t, http.MethodGet, api+"/metrics", "", "")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics = %d", code)
+	}
+	for _, want := range []string{`coffer_vault_requests_total{code="200",host=`, `url="/v1/sys/health"`,
+		`coffer_api_requests_total{code="200"`, "coffer_envelope_keyring_cache_hits_total", "coffer_kms_sweep_total"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "some-secret-name") {
+		t.Error("/metrics names a raw request path")
 	}
 }

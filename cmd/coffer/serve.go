@@ -47,7 +47,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		DB: c.db, Registry: reg, Gatherer: reg, BodyLimit: c.cfg.BodyLimit})
 	vault := vaultapi.New(vaultapi.Deps{Log: c.log, ClusterName: "coffer",
 		ClusterID: uuid.NewSHA1(uuid.NameSpaceURL, []byte(c.cfg.Instance.APIURL)).String(),
-		Tokens:    sv.tokens, Instances: sv.instances, KV: sv.kv, Transit: sv.transit, Mounts: sv.mounts, Config: c.cfg.Vault})
+		Tokens:    sv.tokens, Instances: sv.instances, KV: sv.kv, Transit: sv.transit, Mounts: sv.mounts, Config: c.cfg.Vault, Registry: reg})
 
 	servers := []*http.Server{
 		{Addr: c.cfg.APIAddr, Handler: api, ReadHeaderTimeout: 10 * time.Second},

@@ -15,8 +15,10 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/instance"
@@ -56,6 +58,8 @@ type Deps struct {
 	Transit     *transit.Service
 	Mounts      Mounts
 	Config      Config
+	// Registry receives the listener's HTTP metrics (nil: none).
+	Registry prometheus.Registerer
 }
 
 // Server is the Vault listener.
@@ -88,9 +92,28 @@ func New(d Deps) *echo.Echo {
 	e.IPExtractor = ipExtractor(d.Config.TrustedProxies)
 	e.HTTPErrorHandler = s.errorHandler
 	e.Pre(rewriteMethod)
-	e.Use(middleware.RequestID(), middleware.Recover(), middleware.BodyLimit(fmt.Sprint(d.Config.Limits.MaxBodyBytes)))
+	e.Use(middleware.RequestID(), middleware.Recover(), requestLogger(d.Log))
+	if d.Registry != nil {
+		e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
+			Namespace: "coffer", Subsystem: "vault", Registerer: d.Registry, DoNotUseRequestPathFor404: true}))
+	}
+	e.Use(middleware.BodyLimit(fmt.Sprint(d.Config.Limits.MaxBodyBytes)))
 	s.routes(e)
 	return e
+}
+
+// requestLogger logs one line per request with the route template (never
+// the raw path, which holds secret names), status, latency and request ID.
+// Tokens, headers and bodies are never logged.
+func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogLatency: true, LogMethod: true, LogRoutePath: true, LogRequestID: true,
+		LogValuesFunc: func(_ echo.Context, v middleware.RequestLoggerValues) error {
+			log.Info("vault request", "method", v.Method, "route", v.RoutePath, "status", v.Status,
+				"latency", v.Latency, "request_id", v.RequestID)
+			return nil
+		},
+	})
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies; by

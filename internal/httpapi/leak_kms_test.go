@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -42,9 +45,10 @@ func TestDumpHoldsNoKeyMaterial(t *testing.T) {
 				if err != nil {
 					t.Fatalf("unwrap %s v%d (did the material AAD change?): %v", keyID, v.Number, err)
 				}
-				// Check the whole material and every 16-byte window of it.
-				for i := 0; i+16 <= len(material); i += 8 {
-					for _, f := range forms(material[i : i+16]) {
+				secret := secretPart(t, material)
+				// Check every 16-byte window of the secret part.
+				for i := 0; i+16 <= len(secret); i += 8 {
+					for _, f := range forms(secret[i : i+16]) {
 						if strings.Contains(dump, f) {
 							t.Fatalf("the dump contains key material of %s v%d", keyID, v.Number)
 						}
@@ -57,4 +61,30 @@ func TestDumpHoldsNoKeyMaterial(t *testing.T) {
 			t.Fatalf("checked %d key versions, want 4 (KeyA v1, KeyB v1-2, SignKey v1)", checked)
 		}
 	})
+}
+
+// secretPart is the part of key material that must never appear: the whole
+// of a symmetric key, the private scalar or seed of a PKCS#8 private key. A
+// PKCS#8 document also carries its public key and fixed ASN.1 headers, which
+// may legitimately appear in the dump (the public key is served), so
+// checking windows of the whole DER failed whenever a window fell on them.
+func secretPart(t *testing.T, material []byte) []byte {
+	t.Helper()
+	key, err := x509.ParsePKCS8PrivateKey(material)
+	if err != nil {
+		return material // symmetric material
+	}
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		b, err := k.Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	case ed25519.PrivateKey:
+		return k.Seed()
+	default:
+		t.Fatalf("unexpected private key type %T", key)
+		return nil
+	}
 }

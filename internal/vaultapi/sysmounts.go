@@ -122,12 +122,13 @@ func (s *Server) enableMount(c echo.Context) error {
 	}
 	var dflt, maxTTL time.Duration
 	if cfg, isMap := body["config"].(map[string]any); isMap {
-		if v, set := cfg["default_lease_ttl"]; set {
+		// The official client sends "" for a TTL it leaves unset.
+		if v, set := cfg["default_lease_ttl"]; set && v != "" {
 			if dflt, err = durationParam("config.default_lease_ttl", v); err != nil {
 				return err
 			}
 		}
-		if v, set := cfg["max_lease_ttl"]; set {
+		if v, set := cfg["max_lease_ttl"]; set && v != "" {
 			if maxTTL, err = durationParam("config.max_lease_ttl", v); err != nil {
 				return err
 			}
@@ -193,7 +194,7 @@ func (s *Server) tuneMount(c echo.Context) error {
 	}
 	var dflt, maxTTL *time.Duration
 	for name, dst := range map[string]**time.Duration{"default_lease_ttl": &dflt, "max_lease_ttl": &maxTTL} {
-		if v, set := body[name]; set {
+		if v, set := body[name]; set && v != "" { // "": unchanged, as the official client sends it
 			d, err := durationParam(name, v)
 			if err != nil {
 				return err

@@ -276,6 +276,7 @@ func (s *Service) Restore(ctx context.Context, mount, name, backup string, force
 		}
 		err = s.st.Create(ctx, sk)
 		if err == nil {
+			s.remember(sk, k) // as Create does
 			return k, nil
 		}
 		if errs.KindOf(err) != errs.AlreadyExists {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/httpapi"
-	"github.com/cofferhq/coffer/internal/token"
+	"github.com/cofferhq/coffer/internal/mount"
+	"github.com/cofferhq/coffer/internal/transit"
 	"github.com/cofferhq/coffer/internal/vaultapi"
 )
 
@@ -43,6 +45,9 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 	swept := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "coffer", Subsystem: "kms",
 		Name: "sweep_total", Help: "Key versions erased, keys purged and expired Vault tokens deleted by the background sweep."}, []string{"what"})
 	reg.MustRegister(swept)
+	rotations := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "coffer", Subsystem: "transit",
+		Name: "auto_rotations_total", Help: "Transit keys rotated by the background sweep because their auto_rotate_period had passed."})
+	reg.MustRegister(rotations)
 	api := httpapi.New(httpapi.Deps{Log: c.log, Instances: sv.instances, KMS: c.kms, Tokens: c.tokens, Authorizer: c.iam,
 		DB: c.db, Registry: reg, Gatherer: reg, BodyLimit: c.cfg.BodyLimit})
 	vault := vaultapi.New(vaultapi.Deps{Log: c.log, ClusterName: "coffer",
@@ -68,7 +73,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 		})
 	}
 	c.log.Info("coffer started", "config", c.cfg.String())
-	g.Go(func() error { sweep(gctx, c, sv.tokens, swept); return nil })
+	g.Go(func() error { sweep(gctx, c, sv, swept, rotations); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		c.log.Info("shutting down")
@@ -84,13 +89,14 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 }
 
 // sweep erases destroyed key versions' material and purges deleted keys once
-// their delay has passed, every minute until ctx ends. A failure is logged
-// and retried on the next tick; nothing is lost by waiting.
-func sweep(ctx context.Context, c *core, tokens *token.Service, counter *prometheus.CounterVec) {
+// their delay has passed, deletes expired Vault tokens, and rotates transit
+// keys whose auto_rotate_period has passed, every minute until ctx ends. A
+// failure is logged and retried on the next tick; nothing is lost by waiting.
+func sweep(ctx context.Context, c *core, sv *services, counter *prometheus.CounterVec, rotations prometheus.Counter) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := tokens.Sweep(ctx); err != nil && ctx.Err() == nil {
+		if n, err := sv.tokens.Sweep(ctx); err != nil && ctx.Err() == nil {
 			c.log.Error("token sweep failed", "err", err)
 		} else {
 			counter.WithLabelValues("token_expired").Add(float64(n))
@@ -103,10 +109,36 @@ func sweep(ctx context.Context, c *core, tokens *token.Service, counter *prometh
 		} else if erased+purged > 0 {
 			c.log.Info("kms sweep", "versions_erased", erased, "keys_purged", purged)
 		}
+		autoRotate(ctx, c.log, sv.mounts, sv.transit, rotations)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// autoRotate rotates the due keys of every transit mount (Vault rotates
+// them from its periodic function). Replicas may sweep at once: the
+// transit Service rotates each due key exactly once.
+func autoRotate(ctx context.Context, log *slog.Logger, mounts *mount.Service, tr *transit.Service, rotations prometheus.Counter) {
+	list, err := mounts.List(ctx, mount.KindSecret)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Error("transit auto-rotation: list mounts failed", "err", err)
+		}
+		return
+	}
+	for _, m := range list {
+		if m.Type != mount.TypeTransit {
+			continue
+		}
+		n, err := tr.AutoRotate(ctx, m.Path)
+		rotations.Add(float64(n))
+		if err != nil && ctx.Err() == nil {
+			log.Error("transit auto-rotation failed", "mount", m.Path, "rotated", n, "err", err)
+		} else if n > 0 {
+			log.Info("transit auto-rotation", "mount", m.Path, "rotated", n)
 		}
 	}
 }

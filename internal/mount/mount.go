@@ -72,6 +72,10 @@ type Store interface {
 	ListMounts(ctx context.Context, kind string) ([]*Mount, error)
 	// TuneMount replaces DefaultLeaseTTL, MaxLeaseTTL and Description.
 	TuneMount(ctx context.Context, m *Mount) error
+	// SetMountOptions sets the options in set on the mount of kind at
+	// path and keeps its other options, in one atomic step: of concurrent
+	// calls that set different options, none is lost.
+	SetMountOptions(ctx context.Context, kind, path string, set map[string]string) error
 	// DeleteMount removes the mount and, for an auth mount, its users.
 	DeleteMount(ctx context.Context, kind, path string) error
 

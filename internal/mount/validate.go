@@ -67,7 +67,7 @@ func isNameChar(r rune) bool {
 
 // checkType checks typ and options for a mount of kind, and returns the
 // type and options to store: a copy of options (nil when empty), with
-// "version": "2" for KV.
+// "version": "2" for KV. A transit mount's settings options must parse.
 func checkType(kind, typ string, options map[string]string) (string, map[string]string, error) {
 	if typ == "" {
 		return "", nil, errs.E(errs.InvalidArgument, "backend type must be specified")
@@ -84,7 +84,12 @@ func checkType(kind, typ string, options map[string]string) (string, map[string]
 		return kvOptions(opts)
 	case kind == KindSecret && typ == "kv-v1":
 		return "", nil, errs.E(errs.InvalidArgument, "KV version 1 is not supported")
-	case kind == KindSecret && typ == TypeTransit, kind == KindAuth && typ == TypeUserpass:
+	case kind == KindSecret && typ == TypeTransit:
+		if _, err := parseTransitOptions(opts); err != nil {
+			return "", nil, err
+		}
+		return typ, opts, nil
+	case kind == KindAuth && typ == TypeUserpass:
 		return typ, opts, nil
 	}
 	return "", nil, errs.E(errs.InvalidArgument, "unknown backend type: %s", typ)

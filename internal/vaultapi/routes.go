@@ -70,4 +70,21 @@ func (s *Server) routes(e *echo.Echo) {
 	for _, p := range []string{"/hmac/:name", "/hmac/:name/:algo"} {
 		tr.POST(p, s.transitHMAC)
 	}
+	tr.POST("/keys/:name/trim", s.transitTrimKey)
+	tr.GET("/export/:key_type/:name", s.transitExport)
+	tr.GET("/export/:key_type/:name/:version", s.transitExport)
+	tr.GET("/backup/:name", s.transitBackup)
+	tr.POST("/restore", s.transitRestore)
+	tr.POST("/restore/:name", s.transitRestore)
+	tr.GET("/config/keys", s.transitReadKeysConfig)
+	tr.POST("/config/keys", s.transitWriteKeysConfig)
+	tr.GET("/cache-config", s.transitReadCacheConfig)
+	tr.POST("/cache-config", s.transitWriteCacheConfig)
+	tr.POST("/datakey/:type/:name", s.transitDataKey)
+	for _, p := range []string{"/random", "/random/:a", "/random/:a/:b"} {
+		tr.POST(p, s.transitRandom)
+	}
+	for _, p := range []string{"/hash", "/hash/:algo"} {
+		tr.POST(p, s.transitHash)
+	}
 }

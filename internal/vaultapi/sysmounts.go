@@ -21,6 +21,7 @@ type Mounts interface {
 	Mount(ctx context.Context, kind, path string) (*mount.Mount, error)
 	List(ctx context.Context, kind string) ([]*mount.Mount, error)
 	Tune(ctx context.Context, kind, path string, defaultLeaseTTL, maxLeaseTTL *time.Duration, description *string) error
+	SetOptions(ctx context.Context, kind, path string, set map[string]string) error
 	Disable(ctx context.Context, kind, path string) error
 	PutUser(ctx context.Context, mountPath, username string, spec mount.UserSpec) error
 	User(ctx context.Context, mountPath, username string) (*mount.User, error)
@@ -121,8 +122,9 @@ func (s *Server) enableMount(c echo.Context) error {
 		}
 	}
 	var dflt, maxTTL time.Duration
+	// The official client's Sys().Mount sends every config field, unset
+	// ones as "": those mean the default, as in Vault.
 	if cfg, isMap := body["config"].(map[string]any); isMap {
-		// The official client sends "" for a TTL it leaves unset.
 		if v, set := cfg["default_lease_ttl"]; set && v != "" {
 			if dflt, err = durationParam("config.default_lease_ttl", v); err != nil {
 				return err
@@ -194,7 +196,7 @@ func (s *Server) tuneMount(c echo.Context) error {
 	}
 	var dflt, maxTTL *time.Duration
 	for name, dst := range map[string]**time.Duration{"default_lease_ttl": &dflt, "max_lease_ttl": &maxTTL} {
-		if v, set := body[name]; set && v != "" { // "": unchanged, as the official client sends it
+		if v, set := body[name]; set && v != "" { // "": unset, as the official client sends it
 			d, err := durationParam(name, v)
 			if err != nil {
 				return err

@@ -111,6 +111,9 @@ func (s *Server) transitEncrypt(c echo.Context) error {
 		items = []transit.BatchItem{it}
 	}
 	if k == nil { // upsert, as Vault does for a token that may create the key
+		if err := s.checkUpsert(c.Request().Context(), mount); err != nil {
+			return err
+		}
 		typ, _, err := stringParam(body, "type")
 		if err != nil {
 			return err

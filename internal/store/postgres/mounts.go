@@ -126,6 +126,42 @@ func (s *MountStore) TuneMount(ctx context.Context, m *mount.Mount) error {
 }
 
 const (
+	lockMountOptionsSQL = `SELECT options FROM vault_mounts WHERE kind = $1 AND path = $2 FOR UPDATE`
+	setMountOptionsSQL  = `UPDATE vault_mounts SET options = $3 WHERE kind = $1 AND path = $2`
+)
+
+// SetMountOptions merges set into the options of the mount of kind at
+// path, holding the row's lock from the read to the write; errs.NotFound
+// when there is none.
+func (s *MountStore) SetMountOptions(ctx context.Context, kind, path string, set map[string]string) error {
+	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
+		var raw string
+		err := tx.QueryRow(ctx, lockMountOptionsSQL, kind, path).Scan(&raw)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.E(errs.NotFound, "no mount at %s/", path)
+		}
+		if err != nil {
+			return fmt.Errorf("select mount options: %w", err)
+		}
+		var opts map[string]string
+		if err := json.Unmarshal([]byte(raw), &opts); err != nil {
+			return fmt.Errorf("decode mount options: %w", err)
+		}
+		if opts == nil {
+			opts = make(map[string]string, len(set))
+		}
+		for k, v := range set {
+			opts[k] = v
+		}
+		b, err := json.Marshal(opts)
+		if err != nil {
+			return fmt.Errorf("encode mount options: %w", err)
+		}
+		return execOne(ctx, tx, "mount "+path, setMountOptionsSQL, kind, path, string(b))
+	})
+}
+
+const (
 	deleteMountSQL      = `DELETE FROM vault_mounts WHERE kind = $1 AND path = $2`
 	deleteMountUsersSQL = `DELETE FROM vault_userpass_users WHERE mount = $1`
 )

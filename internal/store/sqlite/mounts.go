@@ -124,6 +124,50 @@ func (s *MountStore) TuneMount(ctx context.Context, m *mount.Mount) error {
 }
 
 const (
+	selectMountOptionsSQL = `SELECT options FROM vault_mounts WHERE kind = ? AND path = ?`
+	setMountOptionsSQL    = `UPDATE vault_mounts SET options = ? WHERE kind = ? AND path = ?`
+)
+
+// SetMountOptions merges set into the options of the mount of kind at
+// path, within one write transaction; errs.NotFound when there is none.
+func (s *MountStore) SetMountOptions(ctx context.Context, kind, path string, set map[string]string) error {
+	return s.db.inTx(ctx, false, func(tx *sql.Tx) error {
+		var raw string
+		err := tx.QueryRowContext(ctx, selectMountOptionsSQL, kind, path).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "no mount at %s/", path)
+		}
+		if err != nil {
+			return fmt.Errorf("select mount options: %w", err)
+		}
+		opts, err := mergeOptions(raw, set)
+		if err != nil {
+			return err
+		}
+		return execOne(ctx, tx, "mount "+path, setMountOptionsSQL, opts, kind, path)
+	})
+}
+
+// mergeOptions returns the JSON options raw with set merged in.
+func mergeOptions(raw string, set map[string]string) (string, error) {
+	var opts map[string]string
+	if err := json.Unmarshal([]byte(raw), &opts); err != nil {
+		return "", fmt.Errorf("decode mount options: %w", err)
+	}
+	if opts == nil {
+		opts = make(map[string]string, len(set))
+	}
+	for k, v := range set {
+		opts[k] = v
+	}
+	b, err := json.Marshal(opts)
+	if err != nil {
+		return "", fmt.Errorf("encode mount options: %w", err)
+	}
+	return string(b), nil
+}
+
+const (
 	deleteMountSQL      = `DELETE FROM vault_mounts WHERE kind = ? AND path = ?`
 	deleteMountUsersSQL = `DELETE FROM vault_userpass_users WHERE mount = ?`
 )

@@ -24,6 +24,7 @@ func testMounts(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("NotFound", func(t *testing.T) { testMountNotFound(t, open) })
 	t.Run("Times", func(t *testing.T) { testMountTimes(t, open) })
 	t.Run("Copies", func(t *testing.T) { testMountCopies(t, open) })
+	t.Run("SetOptions", func(t *testing.T) { testMountSetOptions(t, open) })
 	t.Run("Users", func(t *testing.T) { testUserpassCRUD(t, open) })
 	t.Run("UsersNeedAnAuthMount", func(t *testing.T) { testUserpassNeedsMount(t, open) })
 	t.Run("UsersCascade", func(t *testing.T) { testUserpassCascade(t, open) })
@@ -198,6 +199,65 @@ func testMountCopies(t *testing.T, open func(t *testing.T) Stores) {
 	mustOK(t, "ListMounts()", err)
 	scribbleMount(list[0])
 	wantMount(t, s, want)
+}
+
+func testMountSetOptions(t *testing.T, open func(t *testing.T) Stores) {
+	t.Parallel()
+	s := open(t).Mounts
+	ctx := t.Context()
+	kv := newMount(mount.KindSecret, "secret", "kv")
+	transit := newMount(mount.KindSecret, "transit", "transit")
+	transit.Options, transit.WrappedKeyring, transit.WrappedFallbackKey = nil, nil, nil
+	auth := newMount(mount.KindAuth, "transit", "userpass")
+	for _, m := range []*mount.Mount{kv, transit, auth} {
+		mustOK(t, "CreateMount("+m.Path+")", s.CreateMount(ctx, cloneMount(m)))
+	}
+
+	// A mount without options gets them; the mount of the other kind at
+	// the same path and every other field stay as they were.
+	mustOK(t, "SetMountOptions(nil options)", s.SetMountOptions(ctx, mount.KindSecret, "transit",
+		map[string]string{"disable_upsert": "true"}))
+	transit.Options = map[string]string{"disable_upsert": "true"}
+	wantMount(t, s, transit)
+	wantMount(t, s, auth)
+	// Existing options are kept, given ones replaced or added.
+	mustOK(t, "SetMountOptions(merge)", s.SetMountOptions(ctx, mount.KindSecret, "transit",
+		map[string]string{"cache_size": "20", "disable_upsert": "false"}))
+	transit.Options = map[string]string{"disable_upsert": "false", "cache_size": "20"}
+	wantMount(t, s, transit)
+	mustOK(t, "SetMountOptions(kv)", s.SetMountOptions(ctx, mount.KindSecret, "secret", map[string]string{"x": "ü\"\n"}))
+	kv.Options["x"] = "ü\"\n"
+	wantMount(t, s, kv)
+	mustOK(t, "SetMountOptions(empty)", s.SetMountOptions(ctx, mount.KindSecret, "secret", nil))
+	wantMount(t, s, kv)
+
+	// The caller's map is not kept.
+	set := map[string]string{"cache_size": "30"}
+	mustOK(t, "SetMountOptions()", s.SetMountOptions(ctx, mount.KindSecret, "transit", set))
+	set["cache_size"] = "X"
+	transit.Options["cache_size"] = "30"
+	wantMount(t, s, transit)
+
+	for _, c := range []struct{ kind, path string }{{mount.KindAuth, "secret"}, {mount.KindSecret, "nope"}, {"", "transit"}} {
+		wantKind(t, fmt.Sprintf("SetMountOptions(%q, %q)", c.kind, c.path),
+			s.SetMountOptions(ctx, c.kind, c.path, map[string]string{"a": "b"}), errs.NotFound)
+	}
+
+	// Concurrent calls on different options all take effect.
+	const n = 8
+	errc := make(chan error, n)
+	for i := range n {
+		go func() {
+			errc <- s.SetMountOptions(ctx, mount.KindSecret, "transit", map[string]string{fmt.Sprint("opt", i): "v"})
+		}()
+	}
+	for range n {
+		mustOK(t, "SetMountOptions(concurrent)", <-errc)
+	}
+	for i := range n {
+		transit.Options[fmt.Sprint("opt", i)] = "v"
+	}
+	wantMount(t, s, transit)
 }
 
 func testUserpassCRUD(t *testing.T, open func(t *testing.T) Stores) {

@@ -280,8 +280,13 @@ func (s *Server) transitDeleteKey(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// transitConfigKey and transitRotateKey check the capability on the
+// request's own path (<mount>/keys/<name>/config, .../rotate), as Vault
+// does: the seed's admin policy grants read on keys/<name> and update on
+// keys/<name>/* only.
 func (s *Server) transitConfigKey(c echo.Context) error {
-	mount, name, err := s.transitTarget(c, "keys", token.CapUpdate)
+	name := c.Param("name")
+	mount, err := s.authorizedMount(c, c.Param("mount")+"/keys/"+name+"/config", token.CapUpdate)
 	if err != nil {
 		return err
 	}
@@ -326,7 +331,8 @@ func (s *Server) transitConfigKey(c echo.Context) error {
 }
 
 func (s *Server) transitRotateKey(c echo.Context) error {
-	mount, name, err := s.transitTarget(c, "keys", token.CapUpdate)
+	name := c.Param("name")
+	mount, err := s.authorizedMount(c, c.Param("mount")+"/keys/"+name+"/rotate", token.CapUpdate)
 	if err != nil {
 		return err
 	}

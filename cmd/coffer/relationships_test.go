@@ -338,6 +338,10 @@ func TestVaultKMSSeed(t *testing.T) {
 				t.Fatalf("serve stop: %v", err)
 			}
 			_, before := relationships(t)
+			if kind == "sqlite" { // stored hashed and wrapped by the root key, never in the clear
+				wantNotOnDisk(t, os.Getenv("COFFER_DATA_DIR"), token, enc, signer, newSigner, verifier,
+					jqString(t, before, "verifier", "password"))
+			}
 
 			// A key whose type changed after creation stops serve, naming
 			// endpoint, policy and key; nothing of the file is applied.
@@ -387,5 +391,30 @@ func TestRelationshipsUsageAndEmpty(t *testing.T) {
 	t.Setenv("COFFER_TRANSIT_CONFIG", filepath.Join(t.TempDir(), "missing.yaml"))
 	if _, err := cli(t, "serve"); err == nil || !strings.Contains(err.Error(), "COFFER_TRANSIT_CONFIG") {
 		t.Errorf("serve with a missing services file = %v", err)
+	}
+}
+
+// wantNotOnDisk fails t when a file under dir holds one of secrets.
+func wantNotOnDisk(t *testing.T, dir string, secrets ...string) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) || bytes.Contains(b, []byte(strings.TrimPrefix(s, "hvs."))) {
+				t.Errorf("%s holds an endpoint token in the clear", path)
+			}
+		}
+		return nil
+	})
+	if err != nil || files == 0 {
+		t.Fatalf("scan %s: %d files, %v", dir, files, err)
 	}
 }

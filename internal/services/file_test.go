@@ -256,3 +256,43 @@ func TestLoad(t *testing.T) {
 		t.Errorf("Load(bad) error = %v, want the variable, the path and the problem", err)
 	}
 }
+
+// FuzzParse: no input panics Parse, and what it accepts is fully valid:
+// every endpoint id and key is valid, every grant's policy fits its type,
+// and every token policy resolves to a valid policy.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{seedExample, seedMultiple, "endpoints: {}\n", "endpoints:\n  e: [{policy: admin, key: k, type: sign}]\n"} {
+		f.Add([]byte(s))
+	}
+	for _, tt := range badLines {
+		f.Add([]byte(tt.yaml))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := services.Parse(data)
+		if err != nil {
+			if errs.KindOf(err) != errs.InvalidArgument {
+				t.Fatalf("Parse() error kind = %v: %v", errs.KindOf(err), err)
+			}
+			return
+		}
+		for _, e := range file.Endpoints {
+			if !services.ValidEndpointID(e.ID) || len(e.Grants) == 0 {
+				t.Fatalf("Parse() accepted endpoint %q with %d grants", e.ID, len(e.Grants))
+			}
+			for _, name := range e.TokenPolicies() {
+				if name == "default" {
+					continue
+				}
+				p, ok := services.Resolve(name)
+				if !ok || p.Validate() != nil {
+					t.Fatalf("Parse() accepted a grant whose policy %q does not resolve", name)
+				}
+			}
+			for _, g := range e.Grants {
+				if services.KeyTypes[g.Type] == "" {
+					t.Fatalf("Parse() accepted type %q", g.Type)
+				}
+			}
+		}
+	})
+}

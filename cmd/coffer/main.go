@@ -22,6 +22,11 @@ commands:
   iam token --subject EMAIL [--ttl 1h]
                                 print a bearer token for a service account
   vault root-token              print a new root token for the Vault listener (shown once)
+  relationships [--endpoint ID] [--raw]
+                                print the Vault KMS endpoints' relationships, base64 JSON as
+                                _RELATIONSHIPS holds it (--raw: indented JSON); they hold tokens
+  relationships rotate-token --endpoint ID [--print [--raw]]
+                                give an endpoint a new token and revoke the old one
 
 Configuration comes from COFFER_* environment variables (see README.md).
 `
@@ -55,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return iamCmd(ctx, args[1:], stdout, stderr)
 	case "vault":
 		return vaultCmd(ctx, args[1:], stdout, stderr)
+	case "relationships":
+		return relationshipsCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

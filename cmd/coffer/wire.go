@@ -18,6 +18,7 @@ import (
 	"github.com/cofferhq/coffer/internal/kv"
 	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/seal"
+	vaultkms "github.com/cofferhq/coffer/internal/services"
 	"github.com/cofferhq/coffer/internal/store/postgres"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
 	"github.com/cofferhq/coffer/internal/token"
@@ -39,6 +40,7 @@ type database interface {
 	kvStore() kv.Store
 	mountStore() mount.Store
 	transitStore() transit.Store
+	endpointStore() vaultkms.Store // in relationships.go
 }
 
 type pgDB struct{ *postgres.DB }

@@ -47,6 +47,11 @@ type Config struct {
 	// Vault listener believes (for instance ACLs); empty: none.
 	VaultTrustedProxies []string `env:"COFFER_VAULT_TRUSTED_PROXIES" envSeparator:","`
 
+	// TransitConfig is the path of the services file that declares the
+	// Vault KMS endpoints (see internal/services); empty: none, and stored
+	// endpoints are left as they are.
+	TransitConfig string `env:"COFFER_TRANSIT_CONFIG"`
+
 	IAM         iam.Config
 	Instance    instance.Config
 	KMS         keyservice.Config

@@ -3,6 +3,7 @@ package vaultapi
 import (
 	"strings"
 
+	"github.com/cofferhq/coffer/internal/services"
 	"github.com/cofferhq/coffer/internal/token"
 )
 
@@ -30,7 +31,9 @@ var defaultPolicy = &token.Policy{Name: policyDefault, Rules: []token.Rule{
 	{Path: "sys/capabilities-self", Capabilities: []string{token.CapUpdate}},
 }}
 
-// resolvePolicy is the token.Resolver of the Vault listener.
+// resolvePolicy is the token.Resolver of the Vault listener. Besides the
+// policies above it knows the services file's per-key transit policies
+// ("transit-<policy>-<key>", see services.Resolve).
 func resolvePolicy(name string) (*token.Policy, bool) {
 	switch {
 	case name == policyRoot:
@@ -41,6 +44,8 @@ func resolvePolicy(name string) (*token.Policy, bool) {
 		return kvPolicy(name, strings.TrimPrefix(name, readWritePrefx), true), true
 	case strings.HasPrefix(name, readPrefix):
 		return kvPolicy(name, strings.TrimPrefix(name, readPrefix), false), true
+	case strings.HasPrefix(name, services.PolicyPrefix):
+		return services.Resolve(name)
 	}
 	return nil, false
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,15 +35,28 @@ func (s *Server) transitMount(c echo.Context) (string, error) {
 	return mount, nil
 }
 
-// transitTarget authorizes capability on <mount>/<endpoint>/<name> and
-// resolves the transit mount.
+// transitTarget authorizes capability on the request's path,
+// <mount>/<endpoint>/<name> and what the route adds after the name
+// ("/rotate", "/config", "/<hash algorithm>"), as Vault checks policies
+// against the whole request path; and resolves the transit mount.
 func (s *Server) transitTarget(c echo.Context, endpoint, capability string) (mount, name string, err error) {
 	name = c.Param("name")
-	if err := allow(c, c.Param("mount")+"/"+endpoint+"/"+name, capability); err != nil {
+	if err := allow(c, c.Param("mount")+"/"+endpoint+"/"+name+routeSuffix(c), capability); err != nil {
 		return "", "", err
 	}
 	mount, err = s.transitMount(c)
 	return mount, name, err
+}
+
+// routeSuffix returns what the matched route adds after its :name segment,
+// with its parameter filled in: "" for keys/:name, "/rotate" for
+// keys/:name/rotate, "/sha2-512" for sign/:name/:algo.
+func routeSuffix(c echo.Context) string {
+	_, rest, _ := strings.Cut(c.Path(), "/:name")
+	if rest == "/:algo" {
+		return "/" + c.Param("algo")
+	}
+	return rest
 }
 
 // transitUpsertTarget authorizes a request that creates the key when it is

@@ -42,7 +42,8 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := openMigrated(t)
 		return storetest.Stores{Instances: db.Instances(), IAM: db.IAM(), SealCheck: db.SealCheck(), KMS: db.KMS(),
-			Tokens: db.Tokens(), KV: db.KV(), Mounts: db.Mounts(), Transit: db.Transit()}
+			Tokens: db.Tokens(), KV: db.KV(), Mounts: db.Mounts(), Transit: db.Transit(),
+			Endpoints: db.TransitEndpoints()}
 	})
 }
 

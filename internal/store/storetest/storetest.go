@@ -1,6 +1,6 @@
 // Package storetest implements the conformance suite that every Coffer
 // store must pass: the instance, IAM, seal-check, embedded KMS, Vault
-// token, KV v2 and Vault mount table stores, run against a real database
+// token, KV v2, Vault mount table, transit key and transit endpoint stores, run against a real database
 // by each store package's tests.
 package storetest
 
@@ -19,6 +19,7 @@ import (
 	"github.com/cofferhq/coffer/internal/kv"
 	"github.com/cofferhq/coffer/internal/mount"
 	"github.com/cofferhq/coffer/internal/seal"
+	"github.com/cofferhq/coffer/internal/services"
 	"github.com/cofferhq/coffer/internal/token"
 	"github.com/cofferhq/coffer/internal/transit"
 )
@@ -33,6 +34,7 @@ type Stores struct {
 	KV        kv.Store
 	Mounts    mount.Store
 	Transit   transit.Store
+	Endpoints services.Store
 }
 
 // Run runs the suite. open must return the stores of a fresh, migrated,
@@ -51,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("KV", func(t *testing.T) { testKV(t, open) })
 	t.Run("Mounts", func(t *testing.T) { testMounts(t, open) })
 	t.Run("Transit", func(t *testing.T) { testTransit(t, open) })
+	t.Run("TransitEndpoints", func(t *testing.T) { testEndpoints(t, open) })
 }
 
 // base is a time as callers store them: UTC, truncated to the microsecond.

@@ -1,0 +1,5 @@
+BEGIN;
+
+DROP TABLE transit_endpoints;
+
+COMMIT;

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,7 +72,9 @@ func startServe(t *testing.T, apiURL string) (stop func() error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return func() error {
+	// stop may be called again (a deferred stop after an explicit one): it
+	// then returns the first answer at once.
+	return sync.OnceValue(func() error {
 		cancel()
 		select {
 		case err := <-done:
@@ -79,7 +82,7 @@ func startServe(t *testing.T, apiURL string) (stop func() error) {
 		case <-time.After(20 * time.Second):
 			return fmt.Errorf("serve did not stop")
 		}
-	}
+	})
 }
 
 func call(t *testing.T, method, url, token, body string) (int, string) {

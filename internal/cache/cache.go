@@ -124,7 +124,7 @@ func ParsePayload(p string) (m Message, ok bool) {
 
 // invalidator is what the Bus needs of a Cache.
 type invalidator interface {
-	apply(m Message)
+	Apply(m Message)
 	Flush()
 }
 
@@ -183,7 +183,7 @@ func (b *Bus) Deliver(m Message) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, c := range b.topics[m.Topic] {
-		c.apply(m)
+		c.Apply(m)
 	}
 }
 
@@ -221,8 +221,9 @@ type Cache[V any] struct {
 }
 
 type entry[V any] struct {
-	v   V
-	tag string
+	v        V
+	tag      string
+	verified bool // Put with a current Ticket; false for Remember
 }
 
 // New returns a Cache of at most size entries (at least 1) for the
@@ -244,7 +245,7 @@ func (c *Cache[V]) Get(key string) (v V, ok bool) {
 	if !c.bus.Healthy() {
 		return v, false
 	}
-	return c.Peek(key)
+	return c.lookup(key, true)
 }
 
 // Peek returns a copy of the value cached under key whether or not the bus
@@ -252,10 +253,14 @@ func (c *Cache[V]) Get(key string) (v V, ok bool) {
 // the store (say, to skip decoding a row that did not change); never serve
 // a Peek'd value without such a read.
 func (c *Cache[V]) Peek(key string) (v V, ok bool) {
+	return c.lookup(key, false)
+}
+
+func (c *Cache[V]) lookup(key string, verified bool) (v V, ok bool) {
 	c.mu.RLock()
 	e, ok := c.items[key]
 	c.mu.RUnlock()
-	if !ok {
+	if !ok || verified && !e.verified {
 		return v, false
 	}
 	return c.clone(e.v), true
@@ -282,6 +287,23 @@ func (c *Cache[V]) Put(t Ticket, key, tag string, v V) {
 	if t.gen != c.gen {
 		return
 	}
+	c.store(key, entry[V]{v: v, tag: tag, verified: true})
+}
+
+// Remember caches a copy of v under key with tag for Peek only: Get does
+// not serve it until it is Put with a Ticket. A writer uses it for what it
+// has just written, which a later store read can then confirm by Peek
+// (without decoding the row again) and Put.
+func (c *Cache[V]) Remember(key, tag string, v V) {
+	v = c.clone(v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.store(key, entry[V]{v: v, tag: tag})
+}
+
+// store sets the entry of key, evicting another when full; the caller
+// holds mu.
+func (c *Cache[V]) store(key string, e entry[V]) {
 	if old, ok := c.items[key]; ok {
 		c.untag(key, old.tag)
 	} else if len(c.items) >= c.size {
@@ -291,12 +313,12 @@ func (c *Cache[V]) Put(t Ticket, key, tag string, v V) {
 			break
 		}
 	}
-	c.items[key] = entry[V]{v: v, tag: tag}
-	if tag != "" {
-		keys := c.tags[tag]
+	c.items[key] = e
+	if e.tag != "" {
+		keys := c.tags[e.tag]
 		if keys == nil {
 			keys = map[string]struct{}{}
-			c.tags[tag] = keys
+			c.tags[e.tag] = keys
 		}
 		keys[key] = struct{}{}
 	}
@@ -340,7 +362,9 @@ func (c *Cache[V]) Flush() {
 	clear(c.tags)
 }
 
-func (c *Cache[V]) apply(m Message) {
+// Apply applies the invalidation m, whatever its topic: a service calls it
+// for its own writes, the Bus for every delivered message of the topic.
+func (c *Cache[V]) Apply(m Message) {
 	switch m.Op {
 	case OpKey:
 		c.Invalidate(m.Arg)

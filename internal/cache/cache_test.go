@@ -221,3 +221,18 @@ func TestConcurrent(t *testing.T) {
 		t.Fatalf("Len = %d, above the bound", c.Len())
 	}
 }
+
+func TestRememberIsPeekOnly(t *testing.T) {
+	c := newCache(cache.NewLocalBus(), 10)
+	c.Remember("a", "", &val{m: map[string]string{"v": "written"}})
+	if _, ok := get(t, c, "a"); ok {
+		t.Fatal("Get served a remembered entry")
+	}
+	if v, ok := c.Peek("a"); !ok || v.m["v"] != "written" {
+		t.Fatalf("Peek = %v, %v; want the remembered entry", v, ok)
+	}
+	put(c, "a", "", "confirmed")
+	if v, ok := get(t, c, "a"); !ok || v != "confirmed" {
+		t.Fatalf("Get = %q, %v after Put; want confirmed, true", v, ok)
+	}
+}

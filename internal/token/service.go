@@ -7,18 +7,20 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/errs"
 )
 
 // Service issues, checks, renews and revokes tokens over a Store. The
 // secrets it hands out are never stored, logged or put in an error: only
 // their HMAC under the service's hash key is kept. It is safe for
-// concurrent use.
+// concurrent use. With WithCache it keeps verified tokens in memory.
 type Service struct {
 	cfg   Config
 	store Store
 	key   []byte
 	now   func() time.Time
+	cache *cache.Cache[*Token] // nil: every Lookup reads the store
 }
 
 // Option adjusts a Service.
@@ -94,6 +96,19 @@ func (s *Service) find(ctx context.Context, secret string) (*Token, error) {
 		return nil, denied()
 	}
 	h := hashSecret(s.key, secret)
+	now := s.now()
+	if s.cache != nil {
+		if t, ok := s.cache.Get(string(h)); ok {
+			if t.Expired(now) {
+				return nil, denied()
+			}
+			return t, nil
+		}
+	}
+	var ticket cache.Ticket
+	if s.cache != nil {
+		ticket = s.cache.Ticket()
+	}
 	t, err := s.store.TokenByHash(ctx, h)
 	if errs.Is(err, errs.NotFound) {
 		return nil, denied()
@@ -103,8 +118,11 @@ func (s *Service) find(ctx context.Context, secret string) (*Token, error) {
 	}
 	// The store found the row by this hash; comparing again guards against
 	// a store that matched loosely.
-	if subtle.ConstantTimeCompare(t.Hash, h) != 1 || t.Expired(s.now()) {
+	if subtle.ConstantTimeCompare(t.Hash, h) != 1 || t.Expired(now) {
 		return nil, denied()
+	}
+	if s.cache != nil {
+		s.cache.Put(ticket, string(h), t.Accessor, t)
 	}
 	return t, nil
 }
@@ -146,7 +164,8 @@ func (s *Service) Renew(ctx context.Context, secret string, increment time.Durat
 		exp = t.MaxExpiresAt
 	}
 	err = s.store.UpdateTokenExpiry(ctx, t.Accessor, exp)
-	if errs.Is(err, errs.NotFound) { // revoked meanwhile
+	s.invalidate(Changed(t.Accessor)) // also on failure: the write may have committed
+	if errs.Is(err, errs.NotFound) {  // revoked meanwhile
 		return nil, denied()
 	}
 	if err != nil {
@@ -163,7 +182,9 @@ func (s *Service) Revoke(ctx context.Context, secret string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.RevokeToken(ctx, t.Accessor); err != nil && !errs.Is(err, errs.NotFound) {
+	err = s.store.RevokeToken(ctx, t.Accessor)
+	s.invalidate(Changed(t.Accessor))
+	if err != nil && !errs.Is(err, errs.NotFound) {
 		return fmt.Errorf("revoke token: %w", err)
 	}
 	return nil
@@ -177,6 +198,7 @@ func (s *Service) RevokeByMeta(ctx context.Context, key, value string) (int, err
 		return 0, errs.E(errs.InvalidArgument, "meta key must not be empty")
 	}
 	n, err := s.store.RevokeTokensByMeta(ctx, key, value)
+	s.invalidate(ManyChanged())
 	if err != nil {
 		return 0, fmt.Errorf("revoke tokens by meta: %w", err)
 	}

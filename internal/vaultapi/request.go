@@ -67,13 +67,26 @@ func readBody(c echo.Context, lim Limits, known ...string) (map[string]any, erro
 	if len(bytes.TrimSpace(b)) == 0 {
 		return map[string]any{}, nil
 	}
-	if err := checkComplexity(b, lim); err != nil {
-		return nil, err
+	// checkComplexity tokenizes the whole body, which costs as much as
+	// decoding it. A body with no more bytes than values allowed and no
+	// more '{' and '[' than levels allowed cannot exceed either limit, so
+	// it is decoded at once, and tokenized only when it does not decode, to
+	// give the same answer as always.
+	small := len(b) <= lim.MaxJSONEntries && bytes.Count(b, []byte("{"))+bytes.Count(b, []byte("[")) <= lim.MaxJSONDepth
+	if !small {
+		if err := checkComplexity(b, lim); err != nil {
+			return nil, err
+		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var m map[string]any
 	if err := dec.Decode(&m); err != nil || dec.More() {
+		if small {
+			if err := checkComplexity(b, lim); err != nil {
+				return nil, err
+			}
+		}
 		return nil, errs.E(errs.InvalidArgument, "failed to parse JSON input: the body must be one JSON object")
 	}
 	if m == nil {

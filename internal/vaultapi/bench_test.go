@@ -2,7 +2,6 @@ package vaultapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/cofferhq/coffer/internal/apitest"
 	"github.com/cofferhq/coffer/internal/iam"
-	"github.com/cofferhq/coffer/internal/token"
 )
 
 // benchSetup creates an instance with a write user on env and returns the
@@ -146,19 +144,18 @@ func BenchmarkBareEcho(b *testing.B) {
 // transitPlaintext is the benchmarks' payload: 128 bytes, base64 in the body.
 var transitPlaintext = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x5a}, 128))
 
-// transitBenchSetup enables a transit mount with an aes256-gcm96 key on
-// env and returns a root token and the key's encrypt and decrypt bodies.
-func transitBenchSetup(b *testing.B, env *apitest.Env) (vtok string, encBody, decBody []byte) {
+// transitBench starts a Vault listener of kind configured as serve
+// configures it (caches, info-level request logging, Prometheus metrics;
+// see startCounted), enables a transit mount with an aes256-gcm96 key, and
+// returns its URL, a root token and the key's encrypt and decrypt bodies.
+func transitBench(b *testing.B, kind apitest.Kind) (url, vtok string, encBody, decBody []byte) {
 	b.Helper()
-	vtok, _, err := env.VaultTokens.Create(context.Background(), token.RootSpec())
-	if err != nil {
-		b.Fatal(err)
-	}
+	url, vtok, _, _ = startCounted(b, kind)
 	for _, r := range []struct{ path, body string }{
 		{"/v1/sys/mounts/transit", `{"type":"transit"}`},
 		{"/v1/transit/keys/bench", `{"type":"aes256-gcm96"}`},
 	} {
-		req, _ := http.NewRequest(http.MethodPost, env.VaultURL+r.path, strings.NewReader(r.body))
+		req, _ := http.NewRequest(http.MethodPost, url+r.path, strings.NewReader(r.body))
 		req.Header.Set("X-Vault-Token", vtok)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -170,7 +167,7 @@ func transitBenchSetup(b *testing.B, env *apitest.Env) (vtok string, encBody, de
 		}
 	}
 	encBody = []byte(`{"plaintext":"` + transitPlaintext + `"}`)
-	req, _ := http.NewRequest(http.MethodPost, env.VaultURL+"/v1/transit/encrypt/bench", bytes.NewReader(encBody))
+	req, _ := http.NewRequest(http.MethodPost, url+"/v1/transit/encrypt/bench", bytes.NewReader(encBody))
 	req.Header.Set("X-Vault-Token", vtok)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -181,20 +178,20 @@ func transitBenchSetup(b *testing.B, env *apitest.Env) (vtok string, encBody, de
 	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out.Data.Ciphertext == "" {
 		b.Fatalf("encrypt: status %d, %v", res.StatusCode, err)
 	}
-	return vtok, encBody, []byte(`{"ciphertext":"` + out.Data.Ciphertext + `"}`)
+	return url, vtok, encBody, []byte(`{"ciphertext":"` + out.Data.Ciphertext + `"}`)
 }
 
 // BenchmarkTransitEncrypt encrypts 128 bytes under an aes256-gcm96 key
 // with a root token: token, mount and key from the caches (no store
-// access), the middleware chain, JSON in and out, AES-GCM. Compare with
-// BenchmarkBareEchoTransit at the same concurrency.
+// access), the whole middleware chain with request logging and metrics,
+// JSON in and out, AES-GCM. Compare with BenchmarkBareEchoTransit at the
+// same concurrency.
 func BenchmarkTransitEncrypt(b *testing.B) {
 	for _, kind := range apitest.Kinds {
 		b.Run(string(kind), func(b *testing.B) {
-			env := apitest.Start(b, kind)
-			vtok, enc, _ := transitBenchSetup(b, env)
+			url, vtok, enc, _ := transitBench(b, kind)
 			sweep(b, func(c *http.Client) error {
-				return call(c, http.MethodPost, env.VaultURL+"/v1/transit/encrypt/bench", vtok, enc)
+				return call(c, http.MethodPost, url+"/v1/transit/encrypt/bench", vtok, enc)
 			})
 		})
 	}
@@ -204,10 +201,9 @@ func BenchmarkTransitEncrypt(b *testing.B) {
 func BenchmarkTransitDecrypt(b *testing.B) {
 	for _, kind := range apitest.Kinds {
 		b.Run(string(kind), func(b *testing.B) {
-			env := apitest.Start(b, kind)
-			vtok, _, dec := transitBenchSetup(b, env)
+			url, vtok, _, dec := transitBench(b, kind)
 			sweep(b, func(c *http.Client) error {
-				return call(c, http.MethodPost, env.VaultURL+"/v1/transit/decrypt/bench", vtok, dec)
+				return call(c, http.MethodPost, url+"/v1/transit/decrypt/bench", vtok, dec)
 			})
 		})
 	}

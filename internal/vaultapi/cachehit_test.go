@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cofferhq/coffer/internal/apitest"
 	"github.com/cofferhq/coffer/internal/cache"
@@ -176,10 +178,11 @@ func (n noKV) Open(context.Context, envelope.Keys, []byte, []byte) ([]byte, erro
 
 // startCounted runs a Vault listener of kind whose token, mount and
 // transit stores (and everything else it could reach) count their calls.
-// It returns the listener's URL, a root token, the counter, and a func
-// that returns once every cache invalidation committed so far has been
-// delivered.
-func startCounted(t *testing.T, kind apitest.Kind) (string, string, *storeCalls, func()) {
+// It is configured as serve configures it: caches, a text logger at info
+// level (to io.Discard) and Prometheus metrics. It returns the listener's
+// URL, a root token, the counter, and a func that returns once every
+// cache invalidation committed so far has been delivered.
+func startCounted(t testing.TB, kind apitest.Kind) (string, string, *storeCalls, func()) {
 	t.Helper()
 	var (
 		tokStore token.Store
@@ -218,7 +221,8 @@ func startCounted(t *testing.T, kind apitest.Kind) (string, string, *storeCalls,
 	calls := &storeCalls{}
 	tokens := token.NewService(token.Config{DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour},
 		countedTokens{tokStore, calls}, token.DeriveHashKey(root), token.WithCache(bus, 100))
-	srv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
+	srv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Registry: prometheus.NewRegistry(), ClusterName: "coffer",
 		ClusterID: "test", Tokens: tokens, Instances: countedInstances{calls},
 		KV:      kv.NewService(kvStore, noKV{calls}, noKV{calls}),
 		Transit: transit.NewService(countedTransit{trStore, calls}, sl, transit.WithCache(bus, 100)),
@@ -245,7 +249,7 @@ func startCounted(t *testing.T, kind apitest.Kind) (string, string, *storeCalls,
 // syncBus returns once bus has received a marker notified now: PostgreSQL
 // delivers notifications in commit order, so every invalidation committed
 // before has been applied too.
-func syncBus(t *testing.T, url string, bus *cache.Bus) {
+func syncBus(t testing.TB, url string, bus *cache.Bus) {
 	t.Helper()
 	marker := cache.New(bus, "test-marker", 1, func(v int) int { return v })
 	marker.Put(marker.Ticket(), "m", "", 1)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,7 +54,10 @@ func rewriteMethod(next echo.HandlerFunc) echo.HandlerFunc {
 // readBody decodes the request's JSON object, within the limits. An empty
 // body is an empty object. Keys the handler does not know become warnings.
 func readBody(c echo.Context, lim Limits, known ...string) (map[string]any, error) {
-	b, err := io.ReadAll(io.LimitReader(c.Request().Body, lim.MaxBodyBytes+1))
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer putBodyBuf(buf)
+	_, err := buf.ReadFrom(io.LimitReader(c.Request().Body, lim.MaxBodyBytes+1))
+	b := buf.Bytes() // decoding copies what it keeps: nothing refers to b after return
 	var he *echo.HTTPError
 	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge { // Echo's BodyLimit, chunked bodies
 		return nil, he
@@ -96,6 +100,23 @@ func readBody(c echo.Context, lim Limits, known ...string) (map[string]any, erro
 		m = map[string]any{}
 	}
 	return m, checkKnown(c, m, known)
+}
+
+// bodyBufs recycles request body buffers: most bodies are small, and a
+// buffer per request is garbage the collector must chase.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer bodyBufs keeps.
+const maxPooledBody = 64 << 10
+
+// putBodyBuf wipes buf (bodies hold plaintext) and returns it to the pool,
+// unless a large body grew it.
+func putBodyBuf(buf *bytes.Buffer) {
+	clear(buf.Bytes())
+	buf.Reset()
+	if buf.Cap() <= maxPooledBody {
+		bodyBufs.Put(buf)
+	}
 }
 
 // checkKnown warns about the keys of m that are not in known (nil: accept

@@ -115,16 +115,14 @@ func (s *Service) find(ctx context.Context, secret string) (*Token, error) {
 	}
 	h := s.hash(secret)
 	now := s.now()
+	var ticket cache.Ticket
 	if s.cache != nil {
-		if t, ok := s.cache.Get(string(h)); ok {
+		if t, ok := s.cache.Get(string(h)); ok { // cached by this very hash
 			if t.Expired(now) {
 				return nil, denied()
 			}
 			return t, nil
 		}
-	}
-	var ticket cache.Ticket
-	if s.cache != nil {
 		ticket = s.cache.Ticket()
 	}
 	t, err := s.store.TokenByHash(ctx, h)
@@ -182,8 +180,9 @@ func (s *Service) Renew(ctx context.Context, secret string, increment time.Durat
 		exp = t.MaxExpiresAt
 	}
 	err = s.store.UpdateTokenExpiry(ctx, t.Accessor, exp)
-	s.invalidate(Changed(t.Accessor)) // also on failure: the write may have committed
-	if errs.Is(err, errs.NotFound) {  // revoked meanwhile
+	// Invalidate also on failure: the write may have committed.
+	s.invalidate(Changed(t.Accessor))
+	if errs.Is(err, errs.NotFound) { // revoked meanwhile
 		return nil, denied()
 	}
 	if err != nil {

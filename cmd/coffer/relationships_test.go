@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cofferhq/coffer/internal/dbtest"
 	"github.com/cofferhq/coffer/internal/seal"
@@ -318,8 +319,16 @@ func TestVaultKMSSeed(t *testing.T) {
 					t.Errorf("rotate-token of signer changed %s's token", rel)
 				}
 			}
-			if code, _ := vaultCurl(t, "POST", base+"/sign/vault-sign/sha2-512", signer, `{"input": "`+secretB64+`"}`); code != 403 {
-				t.Errorf("old signer token after rotate-token = %d, want 403", code)
+			// The CLI revoked it from another process: serve's caches learn
+			// of it within sqlite.WatchInterval (PostgreSQL: a NOTIFY).
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				code, _ := vaultCurl(t, "POST", base+"/sign/vault-sign/sha2-512", signer, `{"input": "`+secretB64+`"}`)
+				if code == 403 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("old signer token after rotate-token = %d, want 403", code)
+				}
 			}
 			vaultOK(t, "POST", base+"/sign/vault-sign/sha2-512", newSigner, `{"input": "`+secretB64+`"}`)
 			out, err = cli(t, "relationships", "rotate-token", "--endpoint", "verifier", "--print", "--raw")

@@ -77,6 +77,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	c.log.Info("coffer started", "config", c.cfg.String())
 	g.Go(func() error { sweep(gctx, c, sv, swept, rotations); return nil })
+	g.Go(func() error { c.db.listen(gctx, c.log); return nil }) // cache invalidations of other replicas
 	g.Go(func() error {
 		<-gctx.Done()
 		c.log.Info("shutting down")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/config"
 	"github.com/cofferhq/coffer/internal/dataplane"
 	"github.com/cofferhq/coffer/internal/envelope"
@@ -41,9 +42,19 @@ type database interface {
 	mountStore() mount.Store
 	transitStore() transit.Store
 	endpointStore() vaultkms.Store // in relationships.go
+	// cacheBus is the bus of the Vault listener's caches (package cache).
+	cacheBus() *cache.Bus
+	// listen feeds cacheBus with other replicas' changes until ctx ends;
+	// serve runs it. A store only this process writes has nothing to feed.
+	listen(ctx context.Context, log *slog.Logger)
 }
 
-type pgDB struct{ *postgres.DB }
+// pgDB is PostgreSQL, which replicas may share: its cache bus is down
+// (caches bypassed) until listen's connection LISTENs.
+type pgDB struct {
+	*postgres.DB
+	bus *cache.Bus
+}
 
 func (d pgDB) instances() instance.Store   { return d.Instances() }
 func (d pgDB) iamStore() iam.Store         { return d.IAM() }
@@ -53,8 +64,19 @@ func (d pgDB) tokenStore() token.Store     { return d.Tokens() }
 func (d pgDB) kvStore() kv.Store           { return d.KV() }
 func (d pgDB) mountStore() mount.Store     { return d.Mounts() }
 func (d pgDB) transitStore() transit.Store { return d.Transit() }
+func (d pgDB) cacheBus() *cache.Bus        { return d.bus }
+func (d pgDB) listen(ctx context.Context, log *slog.Logger) {
+	d.Listener(d.bus, log).Run(ctx)
+}
 
-type liteDB struct{ *sqlite.DB }
+// liteDB is SQLite, which one serve process writes through its own
+// services, and the CLI's commands from other processes: its cache bus is
+// healthy from the start, and listen flushes it when another connection
+// has committed (sqlite.DB.Watch).
+type liteDB struct {
+	*sqlite.DB
+	bus *cache.Bus
+}
 
 func (d liteDB) instances() instance.Store   { return d.Instances() }
 func (d liteDB) iamStore() iam.Store         { return d.IAM() }
@@ -64,6 +86,10 @@ func (d liteDB) tokenStore() token.Store     { return d.Tokens() }
 func (d liteDB) kvStore() kv.Store           { return d.KV() }
 func (d liteDB) mountStore() mount.Store     { return d.Mounts() }
 func (d liteDB) transitStore() transit.Store { return d.Transit() }
+func (d liteDB) cacheBus() *cache.Bus        { return d.bus }
+func (d liteDB) listen(ctx context.Context, log *slog.Logger) {
+	d.Watch(ctx, d.bus, sqlite.WatchInterval, log)
+}
 
 // openDB opens the configured store: PostgreSQL when COFFER_DATABASE_URL is
 // set, else the embedded SQLite file in COFFER_DATA_DIR.
@@ -73,13 +99,13 @@ func openDB(ctx context.Context, cfg *config.Config) (database, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		return pgDB{db}, nil
+		return pgDB{DB: db, bus: cache.NewBus()}, nil
 	}
 	db, err := sqlite.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite in %s: %w", cfg.DataDir, err)
 	}
-	return liteDB{db}, nil
+	return liteDB{DB: db, bus: cache.NewLocalBus()}, nil
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -180,12 +206,14 @@ func (c *core) services() (*services, error) {
 	}
 	env := envelope.New(c.cfg.Envelope, keeper, c.seal) // one keyring cache for the control plane and KV
 	hooks := &dataplane.Hooks{Tokens: tokens}
-	sv := &services{tokens: tokens, mounts: mount.NewService(c.db.mountStore(), env)}
+	bus := c.db.cacheBus()
+	sv := &services{tokens: tokens, mounts: mount.NewService(c.db.mountStore(), env,
+		mount.WithCache(bus, mount.DefaultCacheSize))}
 	sv.instances = instance.NewService(c.cfg.Instance, instance.Deps{Store: c.db.instances(), Accounts: c.iam,
 		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: env, DataPlane: hooks})
 	sv.kv = kv.NewService(c.db.kvStore(), dataplane.MountKeys{Instances: sv.instances, Mounts: sv.mounts}, env)
 	hooks.KV = sv.kv
-	sv.transit = transit.NewService(c.db.transitStore(), c.seal)
+	sv.transit = transit.NewService(c.db.transitStore(), c.seal, transit.WithCache(bus, transit.DefaultCacheSize))
 	return sv, nil
 }
 
@@ -194,5 +222,6 @@ func (c *core) vaultTokens() (*token.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return token.NewService(c.cfg.VaultTokens, c.db.tokenStore(), hk), nil
+	return token.NewService(c.cfg.VaultTokens, c.db.tokenStore(), hk,
+		token.WithCache(c.db.cacheBus(), token.DefaultCacheSize)), nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/dataplane"
 	"github.com/cofferhq/coffer/internal/dbtest"
 	"github.com/cofferhq/coffer/internal/envelope"
@@ -95,6 +96,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		iamStore iam.Store
 		check    seal.CheckStore
 		dump     func(testing.TB) string
+		bus      *cache.Bus // the Vault listener's caches'
 	)
 	switch k {
 	case SQLite:
@@ -106,6 +108,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
 		tokStore, kvStore, mntStore, trStore = s.Tokens(), s.KV(), s.Mounts(), s.Transit()
 		dump = func(tb testing.TB) string { return dumpSQLite(tb, dir) }
+		bus = cache.NewLocalBus()
 	case Postgres:
 		url := dbtest.Postgres(tb)
 		s, err := postgres.Open(ctx, url)
@@ -115,6 +118,11 @@ func Start(tb testing.TB, k Kind) *Env {
 		d, inst, kmsStore, iamStore, check = s, s.Instances(), s.KMS(), s.IAM(), s.SealCheck()
 		tokStore, kvStore, mntStore, trStore = s.Tokens(), s.KV(), s.Mounts(), s.Transit()
 		dump = func(tb testing.TB) string { return dumpPostgres(tb, url) }
+		bus = cache.NewBus()
+		lctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.Listener(bus, slog.New(slog.DiscardHandler)).Run(lctx) }()
+		tb.Cleanup(func() { stop(); <-done })
 	default:
 		tb.Fatalf("unknown store kind %q", k)
 	}
@@ -144,14 +152,15 @@ func Start(tb testing.TB, k Kind) *Env {
 	keeper := localkms.New(kmsSvc)
 	env := envelope.New(envelope.Config{CacheTTL: time.Minute}, keeper, sl)
 	thk, _ := sl.DeriveKey("vault/token-hash")
-	vt := token.NewService(token.Config{DefaultTTL: 15 * time.Minute, MaxTTL: time.Hour}, tokStore, thk)
+	vt := token.NewService(token.Config{DefaultTTL: 15 * time.Minute, MaxTTL: time.Hour}, tokStore, thk,
+		token.WithCache(bus, token.DefaultCacheSize))
 	dp := &dataplane.Hooks{Tokens: vt}
 	svc := instance.NewService(cfg, instance.Deps{Store: inst, Accounts: iamSvc, Hasher: instance.NewHasher(hk),
 		KMS: keeper, Envelope: env, DataPlane: dp})
-	mounts := mount.NewService(mntStore, env)
+	mounts := mount.NewService(mntStore, env, mount.WithCache(bus, mount.DefaultCacheSize))
 	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc, Mounts: mounts}, env)
 	vsrv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
-		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Transit: transit.NewService(trStore, sl), Mounts: mounts, Config: vaultapi.Config{
+		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Transit: transit.NewService(trStore, sl, transit.WithCache(bus, transit.DefaultCacheSize)), Mounts: mounts, Config: vaultapi.Config{
 			Limits:        vaultapi.Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 10000},
 			LoginFailures: 10, LoginRefill: time.Minute}}))
 	tb.Cleanup(vsrv.Close)

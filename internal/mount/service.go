@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/kms"
@@ -32,11 +33,14 @@ type Sealer interface {
 // Errors carry errs kinds, with Vault's messages where Vault has one:
 // InvalidArgument for bad input, NotFound for an unknown mount or user,
 // AlreadyExists for a path in use. Messages never contain passwords.
+//
+// With WithCache it keeps mounts in memory (see package cache).
 type Service struct {
 	store  Store
 	env    Sealer
 	hasher *hasher
 	now    func() time.Time
+	cache  *cache.Cache[*Mount] // nil: every lookup reads the store
 }
 
 // Option adjusts a Service.
@@ -143,6 +147,7 @@ func (s *Service) create(ctx context.Context, m *Mount) error {
 		}
 		m.Accessor = acc
 		err = s.store.CreateMount(ctx, m)
+		s.invalidate(Changed(m.Kind, m.Path))
 		if !errs.Is(err, errs.AlreadyExists) {
 			if err != nil {
 				return fmt.Errorf("create mount: %w", err)
@@ -173,6 +178,24 @@ func (s *Service) Mount(ctx context.Context, kind, path string) (*Mount, error) 
 	if validatePath(kind, path) != nil {
 		return nil, errs.E(errs.NotFound, "no mount at %s/", path)
 	}
+	if s.cache == nil {
+		return s.read(ctx, kind, path)
+	}
+	key := kind + "/" + path
+	if m, ok := s.cache.Get(key); ok {
+		return m, nil
+	}
+	t := s.cache.Ticket()
+	m, err := s.read(ctx, kind, path)
+	if err != nil {
+		return nil, err
+	}
+	s.cache.Put(t, key, "", m)
+	return m, nil
+}
+
+// read reads the mount of kind at path from the store.
+func (s *Service) read(ctx context.Context, kind, path string) (*Mount, error) {
 	m, err := s.store.Mount(ctx, kind, path)
 	if err != nil {
 		return nil, fmt.Errorf("read mount: %w", err)
@@ -202,7 +225,11 @@ func (s *Service) List(ctx context.Context, kind string) ([]*Mount, error) {
 // of different settings, the later write wins both.
 func (s *Service) Tune(ctx context.Context, kind, path string, defaultLeaseTTL, maxLeaseTTL *time.Duration,
 	description *string) error {
-	m, err := s.Mount(ctx, kind, path)
+	path = trimPath(path)
+	if validatePath(kind, path) != nil {
+		return errs.E(errs.NotFound, "no mount at %s/", path)
+	}
+	m, err := s.read(ctx, kind, path) // not the cache: write back the newest row
 	if err != nil {
 		return err
 	}
@@ -215,7 +242,9 @@ func (s *Service) Tune(ctx context.Context, kind, path string, defaultLeaseTTL, 
 	if err := checkDescription(m.Description); err != nil {
 		return err
 	}
-	if err := s.store.TuneMount(ctx, m); err != nil {
+	err = s.store.TuneMount(ctx, m)
+	s.invalidate(Changed(kind, path))
+	if err != nil {
 		return fmt.Errorf("tune mount: %w", err)
 	}
 	return nil
@@ -242,7 +271,9 @@ func (s *Service) Disable(ctx context.Context, kind, path string) error {
 	if validatePath(kind, path) != nil {
 		return errs.E(errs.NotFound, "no mount at %s/", path)
 	}
-	if err := s.store.DeleteMount(ctx, kind, path); err != nil {
+	err := s.store.DeleteMount(ctx, kind, path)
+	s.invalidate(Changed(kind, path))
+	if err != nil {
 		return fmt.Errorf("delete mount: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/kms"
@@ -47,8 +48,45 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatalf("seal.New() error = %v", err)
 	}
 	f := &fixture{db: sqlitetest.Open(t), env: envelope.New(envelope.Config{CacheTTL: time.Minute}, kmstest.NewFake(), sl)}
-	f.svc = mount.NewService(f.db.Mounts(), f.env, mount.WithClock(func() time.Time { return start }))
+	// With a cache, as serve runs it: every test here also checks that the
+	// cache changes nothing the Service promises.
+	f.svc = mount.NewService(f.db.Mounts(), f.env, mount.WithClock(func() time.Time { return start }),
+		mount.WithCache(cache.NewLocalBus(), 100))
 	return f
+}
+
+// TestMountCacheCopiesOut changes what Mount returns: the next caller must
+// not see it, and a tune must.
+func TestMountCacheCopiesOut(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := t.Context()
+	f.enable(t, mount.KindSecret, "kv", mount.TypeKV)
+	m, err := f.svc.Mount(ctx, mount.KindSecret, "kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Options["version"], m.WrappedKeyring[0], m.Description = "1", m.WrappedKeyring[0]^1, "changed"
+	again, err := f.svc.Mount(ctx, mount.KindSecret, "kv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Options["version"] != "2" || again.WrappedKeyring[0] == m.WrappedKeyring[0] || again.Description != "" {
+		t.Fatal("a caller's changes to a Mount reached the cache")
+	}
+	desc := "tuned"
+	if err := f.svc.Tune(ctx, mount.KindSecret, "kv", nil, nil, &desc); err != nil {
+		t.Fatal(err)
+	}
+	if again, err = f.svc.Mount(ctx, mount.KindSecret, "kv"); err != nil || again.Description != desc {
+		t.Fatalf("Mount() after Tune = %v, %v; want description %q", again, err, desc)
+	}
+	if err := f.svc.Disable(ctx, mount.KindSecret, "kv"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Mount(ctx, mount.KindSecret, "kv"); errs.KindOf(err) != errs.NotFound {
+		t.Fatalf("Mount() after Disable error = %v, want not found", err)
+	}
 }
 
 // enable enables a mount and fails t on error.

@@ -93,7 +93,9 @@ func (s *Service) SetOptions(ctx context.Context, kind, path string, set map[str
 	if _, err := parseTransitOptions(set); err != nil {
 		return err
 	}
-	if err := s.store.SetMountOptions(ctx, kind, path, cloneOptions(set)); err != nil {
+	err := s.store.SetMountOptions(ctx, kind, path, cloneOptions(set))
+	s.invalidate(Changed(kind, path)) // also on failure: the write may have committed
+	if err != nil {
 		return fmt.Errorf("set mount options: %w", err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/store/sqlite/sqlitetest"
 	"github.com/cofferhq/coffer/internal/token"
@@ -57,12 +58,14 @@ type fixture struct {
 }
 
 // newFixture returns a Service on a fresh embedded store, with its clock at
-// start.
+// start and a cache (as serve runs it), so that every test here also
+// checks that the cache changes nothing the Service promises.
 func newFixture(t testing.TB, c token.Config) *fixture {
 	t.Helper()
 	st := sqlitetest.Open(t).Tokens()
 	clk := &clock{now: start}
-	return &fixture{svc: token.NewService(c, st, hashKey, token.WithClock(clk.Now)), store: st, clock: clk}
+	return &fixture{svc: token.NewService(c, st, hashKey, token.WithClock(clk.Now),
+		token.WithCache(cache.NewLocalBus(), 100)), store: st, clock: clk}
 }
 
 func (f *fixture) create(t *testing.T, spec token.Spec) (string, *token.Token) {

@@ -275,8 +275,9 @@ func (s *Service) Restore(ctx context.Context, mount, name, backup string, force
 			return nil, err
 		}
 		err = s.st.Create(ctx, sk)
+		s.cache.Apply(KeyChanged(mount, k.Name)) // as Create does
 		if err == nil {
-			s.remember(sk, k) // as Create does
+			s.remember(sk, k)
 			return k, nil
 		}
 		if errs.KindOf(err) != errs.AlreadyExists {

@@ -114,7 +114,7 @@ func (k *Key) Trim(minAvailable int) error {
 	for n := range k.Versions {
 		if n < minAvailable {
 			delete(k.Versions, n)
-			if lv := k.loaded[n]; lv != nil && lv.kr != nil {
+			if lv := k.loaded[n]; lv != nil && lv.kr != nil && !k.borrowed {
 				lv.kr.Destroy()
 			}
 			delete(k.loaded, n)

@@ -82,6 +82,9 @@ type Key struct {
 
 	mu     sync.RWMutex
 	loaded map[int]*loadedVersion // parsed material per version, built on first use
+	// borrowed: some of loaded is shared with other copies of the key
+	// (see clone), so Trim must not destroy it.
+	borrowed bool
 }
 
 // Version is one version of a Key.

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/errs"
 )
 
@@ -37,37 +37,64 @@ func WithClock(now func() time.Time) Option {
 // copied to another row does not unseal. It is safe for concurrent use,
 // and several Services (replicas) may share one Store.
 //
-// The Keys it returns are shared with its cache and with other callers:
-// use them read-only (Encrypt, Decrypt, Sign …, all safe for concurrent
-// use) and change keys only through Mutate.
+// Every Key it returns is the caller's own copy: changing it changes
+// nothing else. Change stored keys only through Mutate.
 //
-// The cache holds each key's unsealed Key tagged with the row it came
-// from: its Revision and its sealed bytes. Revisions restart at 1 when a
-// key is deleted and created again (perhaps by another replica), so the
-// revision alone could match a different key; the sealed bytes, wrapped
-// with a fresh nonce on every write, cannot. The cache is unbounded:
-// entries leave it when a key is deleted through the Service or found
-// missing.
+// It caches unsealed keys (see package cache), each tagged with the row it
+// came from: its Revision and its sealed bytes. With WithCache and a
+// healthy bus, Key answers from the cache without reading the store; the
+// Service invalidates the cache on its own writes and the bus delivers
+// other replicas'. Otherwise (no bus, or its listener disconnected) Key
+// reads the row every time and unseals it only when it differs from the
+// cached one. Revisions restart at 1 when a key is deleted and created
+// again (perhaps by another replica), so the revision alone could match a
+// different key; the sealed bytes, wrapped with a fresh nonce on every
+// write, cannot.
 type Service struct {
-	st  Store
-	w   Wrapper
-	now func() time.Time
-
-	mu    sync.Mutex
-	cache map[cacheKey]cachedKey
+	st    Store
+	w     Wrapper
+	now   func() time.Time
+	cache *cache.Cache[cachedKey]
 }
 
-type cacheKey struct{ mount, name string }
-
+// cachedKey is a cache entry: an unsealed key and the row it came from.
 type cachedKey struct {
 	revision int64
-	sealed   []byte
+	sealed   []byte // never handed out nor changed: shared by the entry's copies
 	key      *Key
+}
+
+func cloneCached(c cachedKey) cachedKey {
+	return cachedKey{revision: c.revision, sealed: c.sealed, key: c.key.clone()}
+}
+
+// CacheTopic is the topic of the cache invalidations of transit keys (see
+// package cache). Entries are keyed by "<mount>/<name>" (mount paths have
+// no slash) and tagged by mount.
+const CacheTopic = "transit"
+
+// DefaultCacheSize is a sensible number of transit keys to cache.
+const DefaultCacheSize = 4096
+
+// KeyChanged returns the invalidation of key name of mount, for any write
+// of its row. Stores that notify other replicas send it in the
+// transaction of the write.
+func KeyChanged(mount, name string) cache.Message { return cache.Key(CacheTopic, mount+"/"+name) }
+
+// MountChanged returns the invalidation of every key of mount, for
+// DeleteMount.
+func MountChanged(mount string) cache.Message { return cache.Tag(CacheTopic, mount) }
+
+// WithCache makes Key serve up to size keys from memory while bus is
+// healthy (see Service). Without it the Service still keeps size
+// unsealed keys, but reads the row on every Key.
+func WithCache(bus *cache.Bus, size int) Option {
+	return func(s *Service) { s.cache = cache.New(bus, CacheTopic, size, cloneCached) }
 }
 
 // NewService returns a Service over st that seals keys with w.
 func NewService(st Store, w Wrapper, opts ...Option) *Service {
-	s := &Service{st: st, w: w, now: time.Now, cache: map[cacheKey]cachedKey{}}
+	s := &Service{st: st, w: w, now: time.Now, cache: cache.New(nil, CacheTopic, DefaultCacheSize, cloneCached)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -93,7 +120,9 @@ func (s *Service) Create(ctx context.Context, mount, name, typ string, o Options
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.Create(ctx, sk); err != nil {
+	err = s.st.Create(ctx, sk)
+	s.cache.Apply(KeyChanged(mount, name))
+	if err != nil {
 		return nil, fmt.Errorf("create transit key: %w", err)
 	}
 	s.remember(sk, k)
@@ -103,23 +132,30 @@ func (s *Service) Create(ctx context.Context, mount, name, typ string, o Options
 // Key returns key name of mount; errs.NotFound when there is none. A key
 // that does not unseal is errs.Internal.
 //
-// It always reads the key's row, so that a change made by another replica
-// is seen at once, but it unseals and parses the key only when the row
-// differs from the cached one (see Service). NOTE: a later change may skip the
-// read too, with PostgreSQL LISTEN/NOTIFY invalidating the cache.
+// With WithCache and a healthy bus it answers from the cache when it can,
+// without reading the store. Otherwise it reads the key's row, so that a
+// change made by another replica is seen at once, but it unseals and
+// parses the key only when the row differs from the cached one.
 func (s *Service) Key(ctx context.Context, mount, name string) (*Key, error) {
+	ck := mount + "/" + name
+	if c, ok := s.cache.Get(ck); ok {
+		return c.key, nil
+	}
+	t := s.cache.Ticket()
 	sk, err := s.get(ctx, mount, name)
 	if err != nil {
 		return nil, err
 	}
-	if k := s.cached(sk); k != nil {
-		return k, nil
+	if c, ok := s.cache.Peek(ck); ok && c.revision == sk.Revision && bytes.Equal(c.sealed, sk.Sealed) {
+		s.cache.Put(t, ck, mount, c)
+		return c.key, nil
 	}
 	k, err := s.unseal(sk)
 	if err != nil {
 		return nil, err
 	}
-	s.remember(sk, k)
+	k.share()
+	s.cache.Put(t, ck, mount, cachedKey{revision: sk.Revision, sealed: sk.Sealed, key: k})
 	return k, nil
 }
 
@@ -153,6 +189,9 @@ func (s *Service) Mutate(ctx context.Context, mount, name string, f func(k *Key)
 			return nil, err
 		}
 		err = s.st.Update(ctx, next)
+		if err == nil || errs.KindOf(err) != errs.FailedPrecondition {
+			s.cache.Apply(KeyChanged(mount, name)) // also on failure: the write may have committed
+		}
 		if errs.KindOf(err) == errs.FailedPrecondition {
 			continue // another writer won; start again from its revision
 		}
@@ -190,7 +229,7 @@ func (s *Service) Delete(ctx context.Context, mount, name string) error {
 		return err
 	}
 	err = s.st.Delete(ctx, mount, name)
-	s.forget(mount, name)
+	s.cache.Apply(KeyChanged(mount, name))
 	if err != nil {
 		return fmt.Errorf("delete transit key: %w", err)
 	}
@@ -201,26 +240,16 @@ func (s *Service) Delete(ctx context.Context, mount, name string) error {
 // mount.
 func (s *Service) DeleteMount(ctx context.Context, mount string) error {
 	err := s.st.DeleteMount(ctx, mount)
-	s.mu.Lock()
-	for ck := range s.cache {
-		if ck.mount == mount {
-			delete(s.cache, ck)
-		}
-	}
-	s.mu.Unlock()
+	s.cache.Apply(MountChanged(mount))
 	if err != nil {
 		return fmt.Errorf("delete transit mount keys: %w", err)
 	}
 	return nil
 }
 
-// get reads the row of a key, and forgets the cached key when the row is
-// gone.
+// get reads the row of a key.
 func (s *Service) get(ctx context.Context, mount, name string) (*StoredKey, error) {
 	sk, err := s.st.Get(ctx, mount, name)
-	if errs.KindOf(err) == errs.NotFound {
-		s.forget(mount, name)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("read transit key: %w", err)
 	}
@@ -251,29 +280,10 @@ func (s *Service) unseal(sk *StoredKey) (*Key, error) {
 	return unmarshalKey(b, sk.Name)
 }
 
-// cached returns the cached key when it came from row sk, else nil.
-func (s *Service) cached(sk *StoredKey) *Key {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.cache[cacheKey{sk.Mount, sk.Name}]
-	if ok && c.revision == sk.Revision && bytes.Equal(c.sealed, sk.Sealed) {
-		return c.key
-	}
-	return nil
-}
-
-// remember caches k as the key of row sk. Of two racing callers the last
-// wins, even with an older row: that costs an unseal later, never a wrong
-// key, since cached compares the row.
+// remember caches k, which the Service has just written as row sk, for
+// Peek only (see cache.Cache.Remember): the next Key still reads the row,
+// but need not unseal it when it is the one written.
 func (s *Service) remember(sk *StoredKey, k *Key) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cache[cacheKey{sk.Mount, sk.Name}] = cachedKey{revision: sk.Revision, sealed: bytes.Clone(sk.Sealed), key: k}
-}
-
-// forget drops the cached key.
-func (s *Service) forget(mount, name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.cache, cacheKey{mount, name})
+	k.share()
+	s.cache.Remember(sk.Mount+"/"+sk.Name, sk.Mount, cachedKey{revision: sk.Revision, sealed: bytes.Clone(sk.Sealed), key: k})
 }

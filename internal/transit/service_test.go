@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/seal"
 	"github.com/cofferhq/coffer/internal/store/sqlite"
@@ -274,16 +275,16 @@ func TestCache(t *testing.T) {
 			t.Errorf("Unwrap calls = %d, want %d", got, want)
 		}
 	}
-	if k := mustKey(t, writer, "transit", "k"); k != created {
-		t.Error("Key() after Create: not the created *Key")
+	if k := mustKey(t, writer, "transit", "k"); k == created || !cmp.Equal(k, created, keyState) {
+		t.Error("Key() after Create: not an equal copy of the created *Key")
 	}
 	wantUnwraps(0)
 
 	first := mustKey(t, reader, "transit", "k")
 	wantUnwraps(1)
 	for range 3 {
-		if k := mustKey(t, reader, "transit", "k"); k != first {
-			t.Error("Key() with the revision unchanged: another *Key")
+		if k := mustKey(t, reader, "transit", "k"); k == first || !cmp.Equal(k, first, keyState) {
+			t.Error("Key() with the revision unchanged: not an equal copy")
 		}
 	}
 	wantUnwraps(1)
@@ -293,8 +294,8 @@ func TestCache(t *testing.T) {
 		t.Fatalf("Mutate() error = %v", err)
 	}
 	wantUnwraps(2) // Mutate unseals a private copy
-	if k := mustKey(t, reader, "transit", "k"); k == first || k.LatestVersion != 2 {
-		t.Errorf("Key() after another replica rotated: same *Key %t, latest %d; want a new *Key at 2", k == first, k.LatestVersion)
+	if k := mustKey(t, reader, "transit", "k"); k.LatestVersion != 2 {
+		t.Errorf("Key() after another replica rotated: latest %d, want 2", k.LatestVersion)
 	}
 	wantUnwraps(3)
 
@@ -380,8 +381,42 @@ func TestMutate(t *testing.T) {
 		t.Errorf("Mutate() changed the cached Key: same %t, cached latest %d, got latest %d", got == cached,
 			cached.LatestVersion, got.LatestVersion)
 	}
-	if k := mustKey(t, s, "transit", "k"); k != got {
-		t.Error("Key() after Mutate: not the *Key Mutate returned")
+	if k := mustKey(t, s, "transit", "k"); k == got || !cmp.Equal(k, got, keyState) {
+		t.Error("Key() after Mutate: not an equal copy of the *Key Mutate returned")
+	}
+}
+
+// TestKeyCopiesOut changes and trims the Keys that Key and Mutate return:
+// the cached key, and so the next caller's, must not change.
+func TestKeyCopiesOut(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	s := transit.NewService(e.st, e.seal, transit.WithCache(cache.NewLocalBus(), 10))
+	mustCreate(t, s, "transit", "k", transit.TypeEd25519) // its parsed versions can be destroyed
+	for range 2 {
+		if _, err := s.Mutate(ctx, "transit", "k", rotate); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := mustKey(t, s, "transit", "k")
+	want := mustKey(t, s, "transit", "k")
+	yes := true
+	if err := k.SetConfig(transit.Config{MinDecryptionVersion: new(3), MinEncryptionVersion: new(3),
+		DeletionAllowed: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Trim(3); err != nil {
+		t.Fatal(err)
+	}
+	k.Versions[3].Material[0] ^= 1
+	k.Name = "changed"
+	got := mustKey(t, s, "transit", "k")
+	if diff := cmp.Diff(want, got, keyState); diff != "" {
+		t.Errorf("a caller's changes reached the cached key (-want +got):\n%s", diff)
+	}
+	if _, _, err := got.Sign([]byte("data"), transit.SignOptions{KeyVersion: 1}); err != nil {
+		t.Errorf("Sign with version 1 after another copy was trimmed: %v", err)
 	}
 }
 

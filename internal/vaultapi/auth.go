@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -59,12 +60,6 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		var ps []*token.Policy
-		for _, name := range t.Policies {
-			if p, ok := resolvePolicy(name); ok {
-				ps = append(ps, p)
-			}
-		}
 		// A token of an instance's user works only from the instance's
 		// ACL, for every request, token self-service included.
 		if inst := t.Meta["instance"]; inst != "" {
@@ -78,9 +73,46 @@ func (s *Server) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Set(tokenKey, t)
 		c.Set(secretKey, secret)
-		c.Set(aclKey, token.NewACL(ps))
+		c.Set(aclKey, s.acls.get(t.Policies))
 		return next(c)
 	}
+}
+
+// maxACLs bounds the ACL cache: past it, the cache starts afresh.
+const maxACLs = 1024
+
+// aclCache holds the ACL of each set of policies seen. Policies are built
+// in (resolvePolicy), so a set's ACL never changes, and an ACL is
+// immutable and safe for concurrent use: building it once per set, not per
+// request, is safe.
+type aclCache struct {
+	mu sync.RWMutex
+	m  map[string]*token.ACL
+}
+
+// get returns the ACL of policies (a token's: sorted, without duplicates).
+func (a *aclCache) get(policies []string) *token.ACL {
+	key := strings.Join(policies, "\n") // no allocation for one policy
+	a.mu.RLock()
+	acl := a.m[key]
+	a.mu.RUnlock()
+	if acl != nil {
+		return acl
+	}
+	var ps []*token.Policy
+	for _, name := range policies {
+		if p, ok := resolvePolicy(name); ok {
+			ps = append(ps, p)
+		}
+	}
+	acl = token.NewACL(ps)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil || len(a.m) >= maxACLs {
+		a.m = map[string]*token.ACL{}
+	}
+	a.m[key] = acl
+	return acl
 }
 
 // allow checks that the request's token holds capability on path (without

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -74,6 +75,7 @@ type Server struct {
 	mounts      Mounts
 	cfg         Config
 	logins      *loginLimiter
+	acls        aclCache
 	now         func() time.Time
 }
 
@@ -92,7 +94,10 @@ func New(d Deps) *echo.Echo {
 	e.IPExtractor = ipExtractor(d.Config.TrustedProxies)
 	e.HTTPErrorHandler = s.errorHandler
 	e.Pre(rewriteMethod)
-	e.Use(middleware.RequestID(), middleware.Recover(), requestLogger(d.Log))
+	// Request IDs are UUIDs, as Vault's are, so that the envelope's
+	// request_id is the X-Request-Id header's (see requestID).
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{Generator: uuid.NewString}),
+		middleware.Recover(), requestLogger(d.Log))
 	if d.Registry != nil {
 		e.Use(echoprometheus.NewMiddlewareWithConfig(echoprometheus.MiddlewareConfig{
 			Namespace: "coffer", Subsystem: "vault", Registerer: d.Registry, DoNotUseRequestPathFor404: true}))
@@ -108,9 +113,11 @@ func New(d Deps) *echo.Echo {
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogLatency: true, LogMethod: true, LogRoutePath: true, LogRequestID: true,
-		LogValuesFunc: func(_ echo.Context, v middleware.RequestLoggerValues) error {
-			log.Info("vault request", "method", v.Method, "route", v.RoutePath, "status", v.Status,
-				"latency", v.Latency, "request_id", v.RequestID)
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			// Attrs, not key-value pairs: nothing is boxed per request.
+			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "vault request", slog.String("method", v.Method),
+				slog.String("route", v.RoutePath), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
 			return nil
 		},
 	})

@@ -16,6 +16,8 @@ import (
 // MountStore is the PostgreSQL mount.Store: the Vault listener's mount
 // table and the users of its userpass mounts. It is safe for concurrent
 // use; returned values and their slices and maps are owned by the caller.
+// Every change of a mount notifies its cache invalidation (mount.Changed)
+// in its transaction.
 type MountStore struct {
 	db *DB
 }
@@ -53,7 +55,7 @@ func (s *MountStore) CreateMount(ctx context.Context, m *mount.Mount) error {
 		if err != nil {
 			return fmt.Errorf("insert mount: %w", err)
 		}
-		return nil
+		return notify(ctx, tx, mount.Changed(m.Kind, m.Path))
 	})
 }
 
@@ -120,8 +122,11 @@ func (s *MountStore) TuneMount(ctx context.Context, m *mount.Mount) error {
 		return err
 	}
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "mount "+m.Path, tuneMountSQL, m.Kind, m.Path,
-			int64(m.DefaultLeaseTTL), int64(m.MaxLeaseTTL), m.Description)
+		if err := execOne(ctx, tx, "mount "+m.Path, tuneMountSQL, m.Kind, m.Path,
+			int64(m.DefaultLeaseTTL), int64(m.MaxLeaseTTL), m.Description); err != nil {
+			return err
+		}
+		return notify(ctx, tx, mount.Changed(m.Kind, m.Path))
 	})
 }
 
@@ -157,7 +162,10 @@ func (s *MountStore) SetMountOptions(ctx context.Context, kind, path string, set
 		if err != nil {
 			return fmt.Errorf("encode mount options: %w", err)
 		}
-		return execOne(ctx, tx, "mount "+path, setMountOptionsSQL, kind, path, string(b))
+		if err := execOne(ctx, tx, "mount "+path, setMountOptionsSQL, kind, path, string(b)); err != nil {
+			return err
+		}
+		return notify(ctx, tx, mount.Changed(kind, path))
 	})
 }
 
@@ -171,6 +179,9 @@ const (
 func (s *MountStore) DeleteMount(ctx context.Context, kind, path string) error {
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
 		if err := execOne(ctx, tx, "mount "+path, deleteMountSQL, kind, path); err != nil {
+			return err
+		}
+		if err := notify(ctx, tx, mount.Changed(kind, path)); err != nil {
 			return err
 		}
 		if kind != mount.KindAuth {

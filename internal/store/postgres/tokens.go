@@ -16,6 +16,8 @@ import (
 // TokenStore is the PostgreSQL token.Store: the Vault listener's tokens,
 // kept by the keyed hash of their secret. It is safe for concurrent use;
 // returned values and their slices and maps are owned by the caller.
+// Renewals and revocations notify their cache invalidation
+// (token.Changed, token.ManyChanged) in their transaction.
 type TokenStore struct {
 	db *DB
 }
@@ -101,7 +103,10 @@ const updateTokenExpirySQL = `UPDATE vault_tokens SET expires_at = $2 WHERE acce
 // never); errs.NotFound when there is no such token.
 func (s *TokenStore) UpdateTokenExpiry(ctx context.Context, accessor string, expiresAt time.Time) error {
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "token "+accessor, updateTokenExpirySQL, accessor, nullTime(expiresAt))
+		if err := execOne(ctx, tx, "token "+accessor, updateTokenExpirySQL, accessor, nullTime(expiresAt)); err != nil {
+			return err
+		}
+		return notify(ctx, tx, token.Changed(accessor))
 	})
 }
 
@@ -111,7 +116,10 @@ const deleteTokenSQL = `DELETE FROM vault_tokens WHERE accessor = $1`
 // when there is no such token.
 func (s *TokenStore) RevokeToken(ctx context.Context, accessor string) error {
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "token "+accessor, deleteTokenSQL, accessor)
+		if err := execOne(ctx, tx, "token "+accessor, deleteTokenSQL, accessor); err != nil {
+			return err
+		}
+		return notify(ctx, tx, token.Changed(accessor))
 	})
 }
 
@@ -121,7 +129,7 @@ const deleteTokensByMetaSQL = `DELETE FROM vault_tokens WHERE accessor IN
 // RevokeTokensByMeta deletes every token whose meta maps key to value, and
 // returns how many it deleted.
 func (s *TokenStore) RevokeTokensByMeta(ctx context.Context, key, value string) (int, error) {
-	return s.deleteTokens(ctx, "revoke tokens by meta", deleteTokensByMetaSQL, key, value)
+	return s.deleteTokens(ctx, "revoke tokens by meta", true, deleteTokensByMetaSQL, key, value)
 }
 
 const deleteExpiredTokensSQL = `DELETE FROM vault_tokens WHERE expires_at IS NOT NULL AND expires_at < $1`
@@ -129,19 +137,23 @@ const deleteExpiredTokensSQL = `DELETE FROM vault_tokens WHERE expires_at IS NOT
 // DeleteExpiredTokens deletes the tokens that expire before t, and returns
 // how many it deleted.
 func (s *TokenStore) DeleteExpiredTokens(ctx context.Context, t time.Time) (int, error) {
-	return s.deleteTokens(ctx, "delete expired tokens", deleteExpiredTokensSQL, t)
+	return s.deleteTokens(ctx, "delete expired tokens", false, deleteExpiredTokensSQL, t)
 }
 
 // deleteTokens runs the DELETE query with args and returns how many rows
-// it deleted; op prefixes errors.
-func (s *TokenStore) deleteTokens(ctx context.Context, op, query string, args ...any) (int, error) {
+// it deleted; op prefixes errors. With invalidate, deleting any row
+// notifies token.ManyChanged (expired tokens need not: a cache checks
+// expiry on every hit).
+func (s *TokenStore) deleteTokens(ctx context.Context, op string, invalidate bool, query string, args ...any) (int, error) {
 	var n int64
 	err := s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		n = tag.RowsAffected()
+		if n = tag.RowsAffected(); n > 0 && invalidate {
+			return notify(ctx, tx, token.ManyChanged())
+		}
 		return nil
 	})
 	return int(n), err

@@ -14,7 +14,9 @@ import (
 
 // TransitStore is the PostgreSQL transit.Store: the sealed keys of
 // transit mounts. It is safe for concurrent use; returned values and their
-// slices are owned by the caller.
+// slices are owned by the caller. Every write notifies its cache
+// invalidation (transit.KeyChanged, transit.MountChanged) in its
+// transaction.
 type TransitStore struct {
 	db *DB
 }
@@ -39,7 +41,7 @@ func (s *TransitStore) Create(ctx context.Context, k *transit.StoredKey) error {
 		if err != nil {
 			return fmt.Errorf("insert transit key: %w", err)
 		}
-		return nil
+		return notify(ctx, tx, transit.KeyChanged(k.Mount, k.Name))
 	})
 }
 
@@ -99,7 +101,7 @@ func (s *TransitStore) Update(ctx context.Context, k *transit.StoredKey) error {
 			return fmt.Errorf("update transit key: %w", err)
 		}
 		if tag.RowsAffected() == 1 {
-			return nil
+			return notify(ctx, tx, transit.KeyChanged(k.Mount, k.Name))
 		}
 		var rev int64
 		err = tx.QueryRow(ctx, transitRevisionSQL, k.Mount, k.Name).Scan(&rev)
@@ -121,7 +123,10 @@ const (
 // Delete removes the key name of mount; errs.NotFound when there is none.
 func (s *TransitStore) Delete(ctx context.Context, mount, name string) error {
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "transit key "+mount+"/"+name, deleteTransitKeySQL, mount, name)
+		if err := execOne(ctx, tx, "transit key "+mount+"/"+name, deleteTransitKeySQL, mount, name); err != nil {
+			return err
+		}
+		return notify(ctx, tx, transit.KeyChanged(mount, name))
 	})
 }
 
@@ -131,7 +136,7 @@ func (s *TransitStore) DeleteMount(ctx context.Context, mount string) error {
 		if _, err := tx.Exec(ctx, deleteTransitMountSQL, mount); err != nil {
 			return fmt.Errorf("delete transit keys of mount: %w", err)
 		}
-		return nil
+		return notify(ctx, tx, transit.MountChanged(mount))
 	})
 }
 

@@ -300,7 +300,8 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("GET /metrics = %d", code)
 	}
 	for _, want := range []string{`coffer_vault_requests_total{code="200",host=`, `url="/v1/sys/health"`,
-		`coffer_api_requests_total{code="200"`, "coffer_envelope_keyring_cache_hits_total", "coffer_kms_sweep_total"} {
+		`coffer_api_requests_total{code="200"`, "coffer_envelope_keyring_cache_hits_total", "coffer_kms_sweep_total",
+		"coffer_cache_healthy 1", `coffer_cache_misses_total{topic="token"}`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

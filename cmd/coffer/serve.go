@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/httpapi"
 	"github.com/cofferhq/coffer/internal/mount"
@@ -51,6 +52,7 @@ func serve(ctx context.Context, args []string, logOut io.Writer) error {
 	rotations := prometheus.NewCounter(prometheus.CounterOpts{Namespace: "coffer", Subsystem: "transit",
 		Name: "auto_rotations_total", Help: "Transit keys rotated by the background sweep because their auto_rotate_period had passed."})
 	reg.MustRegister(rotations)
+	reg.MustRegister(cache.Collector(c.db.cacheBus()))
 	api := httpapi.New(httpapi.Deps{Log: c.log, Instances: sv.instances, KMS: c.kms, Tokens: c.tokens, Authorizer: c.iam,
 		DB: c.db, Registry: reg, Gatherer: reg, BodyLimit: c.cfg.BodyLimit})
 	vault := vaultapi.New(vaultapi.Deps{Log: c.log, ClusterName: "coffer",

@@ -126,6 +126,7 @@ func ParsePayload(p string) (m Message, ok bool) {
 type invalidator interface {
 	Apply(m Message)
 	Flush()
+	counts() (hits, misses uint64)
 }
 
 // Bus tells the caches registered with it whether they may serve hits,
@@ -214,6 +215,8 @@ type Cache[V any] struct {
 	size  int
 	clone func(V) V
 
+	hits, misses atomic.Uint64 // of Get, for the metrics
+
 	mu    sync.RWMutex
 	gen   uint64
 	items map[string]entry[V]
@@ -243,10 +246,19 @@ func New[V any](bus *Bus, topic string, size int, clone func(V) V) *Cache[V] {
 // healthy; ok is false on a miss and whenever the bus is down.
 func (c *Cache[V]) Get(key string) (v V, ok bool) {
 	if !c.bus.Healthy() {
+		c.misses.Add(1)
 		return v, false
 	}
-	return c.lookup(key, true)
+	v, ok = c.lookup(key, true)
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return v, ok
 }
+
+func (c *Cache[V]) counts() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
 
 // Peek returns a copy of the value cached under key whether or not the bus
 // is healthy. It is for comparing with what the caller has just read from

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cofferhq/coffer/internal/cache"
 )
 
@@ -234,5 +236,44 @@ func TestRememberIsPeekOnly(t *testing.T) {
 	put(c, "a", "", "confirmed")
 	if v, ok := get(t, c, "a"); !ok || v != "confirmed" {
 		t.Fatalf("Get = %q, %v after Put; want confirmed, true", v, ok)
+	}
+}
+
+func TestCollectorCounts(t *testing.T) {
+	bus := cache.NewBus()
+	c := cache.New(bus, "things", 4, func(s string) string { return s })
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(cache.Collector(bus))
+	value := func(name string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				m := mf.GetMetric()[0]
+				if m.GetGauge() != nil {
+					return m.GetGauge().GetValue()
+				}
+				return m.GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no metric %s", name)
+		return 0
+	}
+	c.Put(c.Ticket(), "k", "", "v")
+	c.Get("k") // bus down: a miss
+	if value("coffer_cache_healthy") != 0 || value("coffer_cache_misses_total") != 1 {
+		t.Fatalf("down bus: healthy %v, misses %v", value("coffer_cache_healthy"), value("coffer_cache_misses_total"))
+	}
+	bus.Up()
+	c.Put(c.Ticket(), "k", "", "v")
+	c.Get("k")
+	c.Get("other")
+	if value("coffer_cache_healthy") != 1 || value("coffer_cache_hits_total") != 1 ||
+		value("coffer_cache_misses_total") != 2 || value("coffer_cache_connects_total") != 1 {
+		t.Fatalf("after Up: healthy %v hits %v misses %v connects %v", value("coffer_cache_healthy"),
+			value("coffer_cache_hits_total"), value("coffer_cache_misses_total"), value("coffer_cache_connects_total"))
 	}
 }

@@ -57,7 +57,7 @@ type Listener struct {
 // it.
 func (db *DB) Listener(bus *cache.Bus, log *slog.Logger) *Listener {
 	return &Listener{db: db, bus: bus, log: log,
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Heartbeat: 15 * time.Second}
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Heartbeat: 5 * time.Second}
 }
 
 // PID returns the server process ID of the listening connection, 0 while

@@ -43,8 +43,9 @@ type Listener struct {
 
 	// MinBackoff and MaxBackoff bound the wait between reconnection
 	// attempts (doubling from min to max); Heartbeat is the idle ping
-	// period. Set them before Run.
-	MinBackoff, MaxBackoff, Heartbeat time.Duration
+	// period and PingTimeout how long a ping may take before the
+	// connection counts as lost. Set them before Run.
+	MinBackoff, MaxBackoff, Heartbeat, PingTimeout time.Duration
 
 	pid atomic.Uint32
 
@@ -57,7 +58,8 @@ type Listener struct {
 // it.
 func (db *DB) Listener(bus *cache.Bus, log *slog.Logger) *Listener {
 	return &Listener{db: db, bus: bus, log: log,
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Heartbeat: 5 * time.Second}
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 10 * time.Second, Heartbeat: 5 * time.Second,
+		PingTimeout: 5 * time.Second}
 }
 
 // PID returns the server process ID of the listening connection, 0 while
@@ -123,7 +125,7 @@ func (l *Listener) session(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded): // idle: is the connection still there?
-			pctx, cancel := context.WithTimeout(ctx, l.Heartbeat)
+			pctx, cancel := context.WithTimeout(ctx, l.PingTimeout)
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {

@@ -210,7 +210,7 @@ func (c *core) services() (*services, error) {
 	sv := &services{tokens: tokens, mounts: mount.NewService(c.db.mountStore(), env,
 		mount.WithCache(bus, mount.DefaultCacheSize))}
 	sv.instances = instance.NewService(c.cfg.Instance, instance.Deps{Store: c.db.instances(), Accounts: c.iam,
-		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: env, DataPlane: hooks})
+		Hasher: instance.NewHasher(hk), KMS: keeper, Envelope: env, DataPlane: hooks, Cache: bus})
 	sv.kv = kv.NewService(c.db.kvStore(), dataplane.MountKeys{Instances: sv.instances, Mounts: sv.mounts}, env)
 	hooks.KV = sv.kv
 	sv.transit = transit.NewService(c.db.transitStore(), c.seal, transit.WithCache(bus, transit.DefaultCacheSize))

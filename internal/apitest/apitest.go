@@ -156,7 +156,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		token.WithCache(bus, token.DefaultCacheSize))
 	dp := &dataplane.Hooks{Tokens: vt}
 	svc := instance.NewService(cfg, instance.Deps{Store: inst, Accounts: iamSvc, Hasher: instance.NewHasher(hk),
-		KMS: keeper, Envelope: env, DataPlane: dp})
+		KMS: keeper, Envelope: env, DataPlane: dp, Cache: bus})
 	mounts := mount.NewService(mntStore, env, mount.WithCache(bus, mount.DefaultCacheSize))
 	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc, Mounts: mounts}, env)
 	vsrv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/errs"
 )
 
@@ -47,26 +48,64 @@ func (s *Service) InstanceByID(ctx context.Context, id string) (*Instance, error
 	if err != nil || u.String() != id {
 		return nil, errs.E(errs.NotFound, "instance %s not found", id)
 	}
-	return s.store.InstanceByID(ctx, id)
+	if s.caches == nil {
+		return s.store.InstanceByID(ctx, id)
+	}
+	if in, ok := s.caches.instances.Get(id); ok {
+		return in, nil
+	}
+	t := s.caches.instances.Ticket()
+	in, err := s.store.InstanceByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.caches.instances.Put(t, id, "", in)
+	return in, nil
 }
 
 // AllowsAddress reports whether addr may reach the instance's data plane:
 // an instance without ACLs is open to every address (as STACKIT's CLI
 // describes "no ACL"); otherwise addr must fall in one of its CIDRs.
 func (s *Service) AllowsAddress(ctx context.Context, instanceID string, addr netip.Addr) (bool, error) {
-	acls, err := s.store.ListACLs(ctx, instanceID)
+	cidrs, err := s.cidrs(ctx, instanceID)
 	if err != nil {
-		return false, fmt.Errorf("list ACLs: %w", err)
+		return false, err
 	}
-	if len(acls) == 0 {
+	if len(cidrs) == 0 {
 		return true, nil
 	}
 	addr = addr.Unmap()
-	for _, a := range acls {
-		p, err := netip.ParsePrefix(a.CIDR)
+	for _, c := range cidrs {
+		p, err := netip.ParsePrefix(c)
 		if err == nil && p.Contains(addr) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// cidrs returns the CIDRs of the instance's ACLs, from the cache when it
+// can.
+func (s *Service) cidrs(ctx context.Context, instanceID string) ([]string, error) {
+	if s.caches != nil {
+		if c, ok := s.caches.cidrs.Get(instanceID); ok {
+			return c, nil
+		}
+	}
+	var t cache.Ticket
+	if s.caches != nil {
+		t = s.caches.cidrs.Ticket()
+	}
+	acls, err := s.store.ListACLs(ctx, instanceID)
+	if err != nil {
+		return nil, fmt.Errorf("list ACLs: %w", err)
+	}
+	cidrs := make([]string, len(acls))
+	for i, a := range acls {
+		cidrs[i] = a.CIDR
+	}
+	if s.caches != nil {
+		s.caches.cidrs.Put(t, instanceID, "", cidrs)
+	}
+	return cidrs, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/kms"
@@ -42,6 +43,7 @@ type Service struct {
 	enc      Encrypter
 	data     DataPlane
 	now      func() time.Time
+	caches   *caches // nil without Deps.Cache
 }
 
 // Deps are the Service's collaborators.
@@ -53,12 +55,22 @@ type Deps struct {
 	Envelope Encrypter
 	// DataPlane may be nil (no Vault side).
 	DataPlane DataPlane
+	// Cache, when set, makes the data plane's lookups (InstanceByID,
+	// AllowsAddress) answer from memory while the bus is healthy; the
+	// Service drops an instance from its caches on its own writes and the
+	// bus delivers other replicas' (see package cache).
+	Cache *cache.Bus
 }
 
 // NewService returns a Service. cfg must have passed Validate.
 func NewService(cfg Config, d Deps) *Service {
-	return &Service{cfg: cfg, store: d.Store, accounts: d.Accounts, hasher: d.Hasher, keys: d.KMS, enc: d.Envelope, data: d.DataPlane,
+	s := &Service{cfg: cfg, store: d.Store, accounts: d.Accounts, hasher: d.Hasher, keys: d.KMS, enc: d.Envelope, data: d.DataPlane,
 		now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+	if d.Cache != nil {
+		s.caches = newCaches(d.Cache, DefaultCacheSize)
+		s.store = invalidatingStore{Store: d.Store, c: s.caches}
+	}
+	return s
 }
 
 // DefaultRegion is the region that the v1 paths map onto.

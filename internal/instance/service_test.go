@@ -1,11 +1,13 @@
 package instance_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cofferhq/coffer/internal/cache"
 	"github.com/cofferhq/coffer/internal/envelope"
 	"github.com/cofferhq/coffer/internal/errs"
 	"github.com/cofferhq/coffer/internal/iam"
@@ -54,7 +56,10 @@ func newFixture(t *testing.T) *fixture {
 	keeper := localkms.New(ks)
 	env := envelope.New(envelope.Config{CacheTTL: time.Minute}, keeper, sl)
 	f := &fixture{store: db.Instances(), hasher: h, kms: ks, env: env,
-		svc: instance.NewService(cfg, instance.Deps{Store: db.Instances(), Accounts: accounts, Hasher: h, KMS: keeper, Envelope: env})}
+		// With caches (a local bus): every test also checks that the
+		// Service's own writes drop what its data-plane lookups cached.
+		svc: instance.NewService(cfg, instance.Deps{Store: db.Instances(), Accounts: accounts, Hasher: h, KMS: keeper,
+			Envelope: env, Cache: cache.NewLocalBus()})}
 	ksc := keyservice.Scope{ProjectID: project, RegionID: region}
 	ring, err := ks.CreateKeyRing(ctx, ksc, "ring", "")
 	if err != nil {
@@ -346,4 +351,40 @@ func FuzzValidateCIDR(f *testing.F) {
 			t.Fatalf("ValidateCIDR(%q) = %v: want InvalidArgument naming the field", s, err)
 		}
 	})
+}
+
+// TestDataPlaneLookupsFollowWrites: InstanceByID answers from the cache,
+// and the Service's own writes (a kmsKey switch rewraps the keyring, a
+// deletion) are seen by the next lookup at once.
+func TestDataPlaneLookupsFollowWrites(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	in, err := f.svc.CreateInstance(ctx, sc, instance.Spec{Name: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.svc.InstanceByID(ctx, in.ID)
+	if err != nil || !bytes.Equal(got.WrappedKeyring, in.WrappedKeyring) {
+		t.Fatalf("InstanceByID = %v, %v", got, err)
+	}
+	got.WrappedKeyring[0] ^= 1 // callers get copies
+	if again, _ := f.svc.InstanceByID(ctx, in.ID); !bytes.Equal(again.WrappedKeyring, in.WrappedKeyring) {
+		t.Fatal("a caller's change reached the cached instance")
+	}
+	if _, err := f.svc.UpdateInstance(ctx, sc, in.ID, instance.Spec{Name: "a", KMSKey: f.key()}); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := f.store.InstanceByID(ctx, in.ID)
+	if bytes.Equal(stored.WrappedKeyring, in.WrappedKeyring) {
+		t.Fatal("the kmsKey switch did not rewrap the keyring; the check below would prove nothing")
+	}
+	if got, _ := f.svc.InstanceByID(ctx, in.ID); !bytes.Equal(got.WrappedKeyring, stored.WrappedKeyring) || got.KMSKey == nil {
+		t.Error("InstanceByID after the switch answered the old keyring")
+	}
+	if err := f.svc.DeleteInstance(ctx, sc, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.InstanceByID(ctx, in.ID); !errs.Is(err, errs.NotFound) {
+		t.Errorf("InstanceByID after delete = %v, want NotFound", err)
+	}
 }

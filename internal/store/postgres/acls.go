@@ -40,7 +40,10 @@ func (s *InstanceStore) CreateACL(ctx context.Context, a *instance.ACL, limit in
 		if err := checkLimit(ctx, tx, countACLsSQL, instanceID, 1, limit, "ACLs"); err != nil {
 			return err
 		}
-		return insertACL(ctx, tx, appendACLSQL, id, instanceID, a.CIDR)
+		if err := insertACL(ctx, tx, appendACLSQL, id, instanceID, a.CIDR); err != nil {
+			return err
+		}
+		return notify(ctx, tx, instance.Changed(instanceID))
 	})
 }
 
@@ -99,7 +102,10 @@ func (s *InstanceStore) UpdateACL(ctx context.Context, a *instance.ACL) error {
 		return errs.E(errs.NotFound, "ACL %q not found", a.ID)
 	}
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "ACL "+id, updateACLSQL, instanceID, id, a.CIDR)
+		if err := execOne(ctx, tx, "ACL "+id, updateACLSQL, instanceID, id, a.CIDR); err != nil {
+			return err
+		}
+		return notify(ctx, tx, instance.Changed(instanceID))
 	})
 }
 
@@ -139,7 +145,7 @@ func (s *InstanceStore) ReplaceACLs(ctx context.Context, instanceID string, acls
 				return err
 			}
 		}
-		return nil
+		return notify(ctx, tx, instance.Changed(instanceID))
 	})
 }
 
@@ -152,7 +158,10 @@ func (s *InstanceStore) DeleteACL(ctx context.Context, instanceID, id string) er
 		return errs.E(errs.NotFound, "ACL %q not found", id)
 	}
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "ACL "+id, deleteACLSQL, instanceID, id)
+		if err := execOne(ctx, tx, "ACL "+id, deleteACLSQL, instanceID, id); err != nil {
+			return err
+		}
+		return notify(ctx, tx, instance.Changed(instanceID))
 	})
 }
 

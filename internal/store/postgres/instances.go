@@ -128,7 +128,10 @@ func (s *InstanceStore) UpdateInstance(ctx context.Context, in *instance.Instanc
 		args := append([]any{in.ProjectID, in.RegionID, id, in.Name}, kmsArgs(in.KMSKey)...)
 		args = append(args, nullTime(in.UpdateStartDate), nullTime(in.UpdateFinishedDate),
 			nonNil(in.WrappedKeyring), nonNil(in.WrappedFallbackKey))
-		return execOne(ctx, tx, "instance "+id, updateInstanceSQL, args...)
+		if err := execOne(ctx, tx, "instance "+id, updateInstanceSQL, args...); err != nil {
+			return err
+		}
+		return notify(ctx, tx, instance.Changed(id))
 	})
 }
 
@@ -141,7 +144,10 @@ func (s *InstanceStore) DeleteInstance(ctx context.Context, projectID, regionID,
 		return errs.E(errs.NotFound, "instance %q not found", id)
 	}
 	return s.db.inTx(ctx, pgx.ReadWrite, func(tx pgx.Tx) error {
-		return execOne(ctx, tx, "instance "+id, deleteInstanceSQL, projectID, regionID, id)
+		if err := execOne(ctx, tx, "instance "+id, deleteInstanceSQL, projectID, regionID, id); err != nil {
+			return err
+		}
+		return notify(ctx, tx, instance.Changed(id))
 	})
 }
 

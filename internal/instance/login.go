@@ -43,6 +43,11 @@ func (s *Service) Login(ctx context.Context, username, password string) (*User, 
 // Only the ID's canonical spelling (lowercase, hyphenated, as the control
 // plane returns it) names the mount: "E4B7…", "{e4b7…}" or "urn:uuid:e4b7…"
 // are no mount, so no secret can be filed under a second spelling.
+//
+// With Deps.Cache it answers from memory while the bus is healthy: the
+// row and keyring are current (every change invalidates them), but
+// SecretCount may be behind, since KV writes do not invalidate it; the
+// control plane reads instances through Instance, never from the cache.
 func (s *Service) InstanceByID(ctx context.Context, id string) (*Instance, error) {
 	u, err := uuid.Parse(id)
 	if err != nil || u.String() != id {

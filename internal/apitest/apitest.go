@@ -65,8 +65,9 @@ type Env struct {
 	// Tokens of the Vault listener, and its KV engine.
 	VaultTokens *token.Service
 	KV          *kv.Service
-	// Routes are the API listener's registered routes.
-	Routes []*echo.Route
+	// Routes are the API listener's registered routes, VaultRoutes the
+	// Vault listener's.
+	Routes, VaultRoutes []*echo.Route
 	// ExpiredToken returns a validly signed token for email that expired an
 	// hour ago.
 	ExpiredToken func(tb testing.TB, email string) string
@@ -159,10 +160,11 @@ func Start(tb testing.TB, k Kind) *Env {
 		KMS: keeper, Envelope: env, DataPlane: dp, Cache: bus})
 	mounts := mount.NewService(mntStore, env, mount.WithCache(bus, mount.DefaultCacheSize))
 	dp.KV = kv.NewService(kvStore, dataplane.MountKeys{Instances: svc, Mounts: mounts}, env)
-	vsrv := httptest.NewServer(vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
+	ve := vaultapi.New(vaultapi.Deps{Log: slog.New(slog.DiscardHandler), ClusterName: "coffer",
 		ClusterID: "test", Tokens: vt, Instances: svc, KV: dp.KV, Transit: transit.NewService(trStore, sl, transit.WithCache(bus, transit.DefaultCacheSize)), Mounts: mounts, Config: vaultapi.Config{
 			Limits:        vaultapi.Limits{MaxBodyBytes: 1 << 20, MaxJSONDepth: 32, MaxJSONEntries: 10000},
-			LoginFailures: 10, LoginRefill: time.Minute}}))
+			LoginFailures: 10, LoginRefill: time.Minute}})
+	vsrv := httptest.NewServer(ve)
 	tb.Cleanup(vsrv.Close)
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
@@ -184,7 +186,7 @@ func Start(tb testing.TB, k Kind) *Env {
 		return tok
 	}
 	return &Env{URL: srv.URL, VaultURL: vsrv.URL, VaultTokens: vt, KV: dp.KV, ExpiredToken: expired, KMS: kmsSvc, KMSStore: kmsStore, RootKey: key, Seal: sl, IAM: iamSvc, Tokens: tokens, Store: inst, Instances: svc, Dump: dump,
-		Routes: e.Routes()}
+		Routes: e.Routes(), VaultRoutes: ve.Routes()}
 }
 
 // Token grants roles to email on project (creating the service account in

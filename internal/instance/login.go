@@ -92,13 +92,11 @@ func (s *Service) AllowsAddress(ctx context.Context, instanceID string, addr net
 // cidrs returns the CIDRs of the instance's ACLs, from the cache when it
 // can.
 func (s *Service) cidrs(ctx context.Context, instanceID string) ([]string, error) {
+	var t cache.Ticket
 	if s.caches != nil {
 		if c, ok := s.caches.cidrs.Get(instanceID); ok {
 			return c, nil
 		}
-	}
-	var t cache.Ticket
-	if s.caches != nil {
 		t = s.caches.cidrs.Ticket()
 	}
 	acls, err := s.store.ListACLs(ctx, instanceID)

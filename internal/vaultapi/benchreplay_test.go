@@ -16,7 +16,7 @@ import (
 // replay sends one request the way vault-benchmark does (its recorded
 // method, path and body; X-Vault-Token and an empty X-Vault-Namespace) and
 // checks the status and, for 200, Vault's eight-key envelope.
-func replay(t *testing.T, base, tok, method, path, body string, want int) map[string]any {
+func replay(t testing.TB, base, tok, method, path, body string, want int) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 	if tok != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -127,7 +128,7 @@ func checkKnown(c echo.Context, m map[string]any, known []string) error {
 	}
 	var unknown []string
 	for k := range m {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -248,13 +249,4 @@ func checkComplexity(b []byte, lim Limits) error {
 			}
 		}
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package vaultapi
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -107,7 +108,7 @@ func (s *Server) createToken(c echo.Context) error {
 	}
 	caller := c.Get(tokenKey).(*token.Token)
 	for _, p := range spec.Policies { // no escalation: only root may grant root
-		if p == policyRoot && !contains(caller.Policies, policyRoot) {
+		if p == policyRoot && !slices.Contains(caller.Policies, policyRoot) {
 			return errs.E(errs.PermissionDenied, "permission denied")
 		}
 	}

@@ -3,10 +3,8 @@ package vaultapi
 import (
 	"context"
 	"crypto/elliptic"
-	"encoding/base64"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -36,27 +34,19 @@ func (s *Server) transitMount(c echo.Context) (string, error) {
 }
 
 // transitTarget authorizes capability on the request's path,
-// <mount>/<endpoint>/<name> and what the route adds after the name
-// ("/rotate", "/config", "/<hash algorithm>"), as Vault checks policies
-// against the whole request path; and resolves the transit mount.
+// <mount>/<endpoint>/<name>, plus "/<hash algorithm>" when the route has
+// one (sign, verify, hmac), as Vault checks policies against the whole
+// request path; and resolves the transit mount. Routes with a fixed
+// suffix after the name (keys/:name/rotate, /config, /trim) name their
+// path to authorizedMount themselves.
 func (s *Server) transitTarget(c echo.Context, endpoint, capability string) (mount, name string, err error) {
 	name = c.Param("name")
-	if err := allow(c, c.Param("mount")+"/"+endpoint+"/"+name+routeSuffix(c), capability); err != nil {
-		return "", "", err
+	path := c.Param("mount") + "/" + endpoint + "/" + name
+	if algo := c.Param("algo"); algo != "" {
+		path += "/" + algo
 	}
-	mount, err = s.transitMount(c)
+	mount, err = s.authorizedMount(c, path, capability)
 	return mount, name, err
-}
-
-// routeSuffix returns what the matched route adds after its :name segment,
-// with its parameter filled in: "" for keys/:name, "/rotate" for
-// keys/:name/rotate, "/sha2-512" for sign/:name/:algo.
-func routeSuffix(c echo.Context) string {
-	_, rest, _ := strings.Cut(c.Path(), "/:name")
-	if rest == "/:algo" {
-		return "/" + c.Param("algo")
-	}
-	return rest
 }
 
 // transitUpsertTarget authorizes a request that creates the key when it is
@@ -195,14 +185,10 @@ func optInt(body map[string]any, name string, dst *int) error {
 
 func b64Param(body map[string]any, name string) ([]byte, error) {
 	s, _, err := stringParam(body, name)
-	if err != nil || s == "" {
+	if err != nil {
 		return nil, err
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, errs.E(errs.InvalidArgument, "%s", err.Error())
-	}
-	return b, nil
+	return decodeB64(s)
 }
 
 // --- keys ---
